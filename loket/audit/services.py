@@ -1,0 +1,179 @@
+"""Append events, seal them into the hash chain, verify the chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Max
+
+from loket.audit.models import Event
+from loket.core import clock
+
+GENESIS = "0" * 64
+# PostgreSQL advisory lock key for the chain head ("LOKETAUD").
+_SEAL_LOCK = 0x4C4F4B4554415544 & 0x7FFFFFFFFFFFFFFF
+_SEAL_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it: an agent (``id`` set), a customer or the system (``label`` only)."""
+
+    id: int | None
+    label: str
+
+
+SYSTEM = Actor(None, "system")
+
+
+def actor_for(user: Any) -> Actor:
+    if user is None:
+        return SYSTEM
+    return Actor(user.pk, str(user.email))
+
+
+def append(
+    kind: str,
+    *,
+    actor: Actor = SYSTEM,
+    subject_type: str = "",
+    subject_id: int | None = None,
+    ticket_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Record an event in the caller's transaction; it is sealed into the chain at commit."""
+    event = Event.objects.create(
+        created_at=clock.now(),
+        kind=kind,
+        actor_id=actor.id,
+        actor_label=actor.label[:200],
+        subject_type=subject_type,
+        subject_id=subject_id,
+        ticket_id=ticket_id,
+        data=data or {},
+    )
+    if connection.vendor == "sqlite":
+        # SQLite runs one writer at a time (IMMEDIATE): the head cannot move under us, so the
+        # event is chained in the very transaction that wrote it.
+        seal()
+    else:
+        transaction.on_commit(seal)
+    return event
+
+
+def digest(event: Event, seq: int, prev_hash: str) -> str:
+    payload = {
+        "id": event.pk,
+        "seq": seq,
+        "created_at": event.created_at.isoformat(),
+        "kind": event.kind,
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "subject_type": event.subject_type,
+        "subject_id": event.subject_id,
+        "ticket_id": event.ticket_id,
+        "data": event.data,
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+def seal() -> int:
+    """Chain every committed, unsealed event in id order. Returns how many were sealed."""
+    sealed = 0
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK])
+        head = Event.objects.filter(seq__isnull=False).order_by("-seq").only("seq", "hash").first()
+        seq, prev = (head.seq or 0, head.hash) if head else (0, GENESIS)
+        while True:
+            batch = list(Event.objects.filter(seq__isnull=True).order_by("id")[:_SEAL_BATCH])
+            if not batch:
+                break
+            for event in batch:
+                seq += 1
+                event.seq = seq
+                event.prev_hash = prev
+                event.hash = prev = digest(event, seq, prev)
+            Event.objects.bulk_update(batch, ["seq", "prev_hash", "hash"])
+            sealed += len(batch)
+    return sealed
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int | None
+    event_id: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"seq {self.seq} (event id {self.event_id}): {self.what}"
+
+
+@dataclass
+class Report:
+    checked: int
+    problems: list[Problem]
+    unsealed: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _chain(chunk: int = 2000) -> Iterator[Event]:
+    last = 0
+    while True:
+        batch = list(Event.objects.filter(seq__gt=last).order_by("seq")[:chunk])
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq or last
+
+
+def verify(*, unsealed_grace: timedelta = timedelta(minutes=5)) -> Report:
+    """Walk the chain from the first event; report every break and where it is.
+
+    An edited event no longer matches its hash; a deleted one leaves a gap in ``seq`` and a
+    successor whose ``prev_hash`` points at nothing; an inserted or reordered one breaks the
+    link to its neighbours.
+    """
+    problems: list[Problem] = []
+    expected_seq = 1
+    prev = GENESIS
+    checked = 0
+    for event in _chain():
+        checked += 1
+        seq = event.seq or 0
+        if seq != expected_seq:
+            problems.append(
+                Problem(seq, event.pk, f"sequence jumps from {expected_seq - 1} to {seq}: "
+                        f"{seq - expected_seq} event(s) missing")
+            )
+        if event.prev_hash != prev:
+            problems.append(Problem(seq, event.pk, "does not link to the event before it "
+                                    "(inserted, reordered or predecessor deleted)"))
+        if digest(event, seq, event.prev_hash) != event.hash:
+            problems.append(Problem(seq, event.pk, "content does not match its hash (edited)"))
+        prev = event.hash
+        expected_seq = seq + 1
+    stale = clock.now() - unsealed_grace
+    unsealed = Event.objects.filter(seq__isnull=True).count()
+    for event in Event.objects.filter(seq__isnull=True, created_at__lt=stale).order_by("id")[:100]:
+        problems.append(Problem(None, event.pk, "never sealed into the chain"))
+    last_seq = Event.objects.aggregate(m=Max("seq"))["m"] or 0
+    if last_seq and checked and expected_seq - 1 != last_seq:
+        problems.append(Problem(last_seq, 0, "chain walk stopped early"))
+    return Report(checked=checked, problems=problems, unsealed=unsealed)
+
+
+def events_after(seq: int, limit: int = 200) -> list[Event]:
+    """The change feed: sealed events after cursor ``seq``, oldest first."""
+    return list(Event.objects.filter(seq__gt=seq).order_by("seq")[:limit])

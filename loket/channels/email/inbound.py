@@ -1,0 +1,131 @@
+"""RFC 822 mail → normalised items. (The email channel issue deepens this, lesson by lesson.)"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+import hashlib
+import re
+from datetime import datetime
+from email.message import EmailMessage, Message
+
+import nh3
+
+from loket.channels.items import InboundAttachment, InboundMessage, Sender
+
+TICKET_TOKEN = re.compile(r"\[#(\d{1,12})\]")
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+
+class UnreadableMail(ValueError):
+    pass
+
+
+def message_ids(value: str | None) -> list[str]:
+    """The Message-IDs in an In-Reply-To or References header, without angle brackets."""
+    if not value:
+        return []
+    return _MSGID.findall(str(value))
+
+
+def _text(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    for candidate in (charset, "utf-8", "cp1252"):
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("utf-8", errors="replace")
+
+
+def sanitize_html(html: str) -> str:
+    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
+
+
+def _html_to_text(html: str) -> str:
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1>", "", html)
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    return re.sub(r"\n{3,}", "\n\n", nh3.clean_text(text)).strip()
+
+
+def is_automatic(msg: Message) -> bool:
+    """RFC 3834 Auto-Submitted and the usual vendor headers of auto-replies."""
+    auto = str(msg.get("Auto-Submitted", "")).strip().lower()
+    if auto and auto != "no":
+        return True
+    if msg.get("X-Autoreply") or msg.get("X-Autorespond"):
+        return True
+    precedence = str(msg.get("Precedence", "")).strip().lower()
+    return precedence in {"auto_reply", "bulk", "junk"}
+
+
+def parse_mail(raw: bytes) -> InboundMessage:
+    try:
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+    except Exception as exc:  # the stdlib parser is lenient; this is a last resort
+        raise UnreadableMail(f"cannot parse mail: {exc}") from exc
+    name, address = email.utils.parseaddr(str(msg.get("From", "")))
+    if "@" not in address:
+        raise UnreadableMail("mail has no sender address")
+    message_id_list = message_ids(msg.get("Message-ID"))
+    external_id = message_id_list[0] if message_id_list else (
+        "sha256:" + hashlib.sha256(raw).hexdigest()
+    )
+    subject = str(msg.get("Subject", "") or "").strip()
+    text, html = "", ""
+    attachments: list[InboundAttachment] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        disposition = part.get_content_disposition()
+        filename = part.get_filename()
+        if disposition != "attachment" and not filename and ctype == "text/plain" and not text:
+            text = _text(part)
+        elif disposition != "attachment" and not filename and ctype == "text/html" and not html:
+            html = _text(part)
+        else:
+            data = part.get_payload(decode=True)
+            attachments.append(
+                InboundAttachment(
+                    name=filename or "attachment",
+                    content_type=ctype,
+                    data=data if isinstance(data, bytes) else bytes(str(part.get_payload()), "utf-8"),
+                    content_id=str(part.get("Content-ID", "")).strip("<> "),
+                )
+            )
+    if html and not text:
+        text = _html_to_text(html)
+    sent_at: datetime | None = None
+    try:
+        sent_at = email.utils.parsedate_to_datetime(str(msg["Date"])) if msg["Date"] else None
+    except (TypeError, ValueError):
+        sent_at = None
+    if sent_at is not None and sent_at.tzinfo is None:
+        sent_at = None
+    token = TICKET_TOKEN.search(subject)
+    return InboundMessage(
+        external_id=external_id,
+        sender=Sender(kind="email", value=address, name=name),
+        text=text.strip(),
+        html=sanitize_html(html) if html else "",
+        subject=subject,
+        sent_at=sent_at,
+        attachments=attachments,
+        reply_to_external_id=(message_ids(msg.get("In-Reply-To")) or [""])[0],
+        thread_external_ids=message_ids(msg.get("References")),
+        ticket_number=int(token.group(1)) if token else None,
+        automatic=is_automatic(msg),
+        meta={"message_id": external_id, "to": str(msg.get("To", ""))[:500]},
+    )
+
+
+def as_email_message(raw: bytes) -> EmailMessage:
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed

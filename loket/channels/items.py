@@ -1,0 +1,94 @@
+"""The contract between channels and the domain: normalised items and the adapter protocol.
+
+A channel's ``inbound.py`` turns a raw delivery into these items; ``tickets.services`` takes
+them without knowing which channel they came from. ``transport.py`` implements ``Adapter.send``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from loket.channels.models import Channel, Delivery
+    from loket.tickets.models import Message
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The customer's address as the channel gives it (normalised later by contacts)."""
+
+    kind: str  # contacts.IdentityKind value
+    value: str
+    name: str = ""
+    # The value carries a country code even without "+" (a WhatsApp wa_id).
+    international: bool = False
+
+
+@dataclass
+class InboundAttachment:
+    name: str
+    content_type: str
+    data: bytes | None
+    content_id: str = ""
+    # Why ``data`` is missing (too large, could not be fetched).
+    note: str = ""
+
+
+@dataclass
+class InboundMessage:
+    external_id: str
+    sender: Sender
+    text: str = ""
+    html: str = ""
+    subject: str = ""
+    sent_at: datetime | None = None
+    attachments: list[InboundAttachment] = field(default_factory=list)
+    # Provider id of the message this one answers (WhatsApp context.id, email In-Reply-To).
+    reply_to_external_id: str = ""
+    # Further provider ids that identify the conversation (email References).
+    thread_external_ids: list[str] = field(default_factory=list)
+    # A ticket number the customer quoted ("[#1042]" in a subject).
+    ticket_number: int | None = None
+    # Automatic mail (RFC 3834) or a system notice: stored, but never reopens a ticket.
+    automatic: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StatusUpdate:
+    """The provider's news about one of our outbound messages."""
+
+    external_id: str
+    status: str  # tickets.DeliveryStatus: sent, delivered, read, failed
+    at: datetime | None = None
+    error_code: str = ""
+    error_reason: str = ""
+
+
+Item = InboundMessage | StatusUpdate
+
+
+@dataclass(frozen=True)
+class SendResult:
+    external_id: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class DeliveryError(Exception):
+    """Sending failed. ``retryable`` failures are tried again with backoff."""
+
+    def __init__(self, code: str, reason: str, *, retryable: bool = False) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+        self.retryable = retryable
+
+
+class Adapter(Protocol):
+    def parse(self, channel: Channel, delivery: Delivery) -> list[Item]:
+        """Turn one raw delivery into items. Raises on a delivery that cannot be read."""
+
+    def send(self, channel: Channel, message: Message) -> SendResult:
+        """Hand one outbound message to the provider. Raises DeliveryError."""

@@ -1,0 +1,131 @@
+"""Resolve customers by identity; merge two customers into one."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from loket.audit import services as audit
+from loket.contacts.models import Contact, Identity, IdentityKind
+from loket.core import clock
+from loket.core.phone import InvalidPhone, normalize_phone
+
+
+class InvalidIdentity(ValueError):
+    pass
+
+
+def normalize(kind: str, value: str, *, international: bool = False) -> str:
+    """The stored form of an address: E.164 for phones, lower-case for email."""
+    value = value.strip()
+    if kind == IdentityKind.PHONE:
+        try:
+            return normalize_phone(value, international=international)
+        except InvalidPhone:
+            raise InvalidIdentity(_("Not a valid phone number: %s") % value) from None
+    if kind == IdentityKind.EMAIL:
+        if "@" not in value or len(value) > 320:
+            raise InvalidIdentity(_("Not a valid email address: %s") % value)
+        return value.lower()
+    if not value:
+        raise InvalidIdentity(_("Empty address"))
+    return value
+
+
+def resolve(
+    kind: str, value: str, *, name: str = "", international: bool = False
+) -> tuple[Contact, Identity]:
+    """The contact behind an address, created on first sight. Safe under concurrent callers.
+
+    Runs in the caller's transaction; the identity's unique constraint decides a race.
+    """
+    normalized = normalize(kind, value, international=international)
+    identity = Identity.objects.select_related("contact").filter(kind=kind, value=normalized).first()
+    if identity is None:
+        now = clock.now()
+        try:
+            with transaction.atomic():
+                contact = Contact.objects.create(name=name[:200], created_at=now, updated_at=now)
+                identity = Identity.objects.create(
+                    contact=contact,
+                    kind=kind,
+                    value=normalized,
+                    display_name=name[:200],
+                    created_at=now,
+                )
+                audit.append(
+                    "contact.created",
+                    subject_type="contact",
+                    subject_id=contact.pk,
+                    data={"identity": f"{kind}:{normalized}"},
+                )
+        except IntegrityError:
+            identity = Identity.objects.select_related("contact").get(kind=kind, value=normalized)
+    contact = identity.contact
+    if name and not contact.name:
+        contact.name = name[:200]
+        contact.updated_at = clock.now()
+        contact.save(update_fields=["name", "updated_at"])
+    if name and identity.display_name != name[:200]:
+        identity.display_name = name[:200]
+        identity.save(update_fields=["display_name"])
+    return contact, identity
+
+
+def add_identity(contact: Contact, kind: str, value: str, *, actor: audit.Actor) -> Identity:
+    normalized = normalize(kind, value)
+    with transaction.atomic():
+        existing = Identity.objects.filter(kind=kind, value=normalized).first()
+        if existing is not None:
+            if existing.contact_id != contact.pk:
+                raise InvalidIdentity(
+                    _("%s already belongs to another customer; merge the two instead.") % value
+                )
+            return existing
+        identity = Identity.objects.create(
+            contact=contact, kind=kind, value=normalized, created_at=clock.now()
+        )
+        audit.append(
+            "contact.identity_added",
+            actor=actor,
+            subject_type="contact",
+            subject_id=contact.pk,
+            data={"identity": f"{kind}:{normalized}"},
+        )
+    return identity
+
+
+def merge(keep: Contact, other: Contact, *, actor: audit.Actor) -> Contact:
+    """Move every identity and ticket of ``other`` to ``keep``; ``other`` points at ``keep``."""
+    if keep.pk == other.pk:
+        raise InvalidIdentity(_("A customer cannot be merged with itself."))
+    from loket.tickets.models import Ticket  # domain peer; contacts owns the merge
+
+    with transaction.atomic():
+        keep = Contact.objects.select_for_update().get(pk=keep.pk)
+        other = Contact.objects.select_for_update().get(pk=other.pk)
+        if other.merged_into_id is not None or keep.merged_into_id is not None:
+            raise InvalidIdentity(_("This customer was already merged."))
+        identities = list(other.identities.values_list("kind", "value"))
+        moved_tickets = list(Ticket.objects.filter(contact=other).values_list("number", flat=True))
+        other.identities.update(contact=keep)
+        Ticket.objects.filter(contact=other).update(contact=keep)
+        if not keep.name and other.name:
+            keep.name = other.name
+        keep.updated_at = clock.now()
+        keep.save(update_fields=["name", "updated_at"])
+        other.merged_into = keep
+        other.updated_at = clock.now()
+        other.save(update_fields=["merged_into", "updated_at"])
+        audit.append(
+            "contact.merged",
+            actor=actor,
+            subject_type="contact",
+            subject_id=keep.pk,
+            data={
+                "merged_contact_id": other.pk,
+                "identities": [f"{k}:{v}" for k, v in identities],
+                "tickets": moved_tickets,
+            },
+        )
+    return keep

@@ -1,0 +1,716 @@
+"""Every change to tickets and messages goes through here.
+
+Each service validates, writes rows, appends events in the same transaction, and schedules
+follow-up work with ``transaction.on_commit``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from loket.accounts.models import Team, User
+from loket.audit import services as audit
+from loket.channels.items import DeliveryError, InboundAttachment, InboundMessage, StatusUpdate
+from loket.channels.models import Channel
+from loket.contacts import services as contacts
+from loket.contacts.models import Contact, Identity
+from loket.core import clock
+from loket.core.sequences import next_value
+from loket.tickets import search
+from loket.tickets.models import (
+    Attachment,
+    DeliveryStatus,
+    Direction,
+    Message,
+    Priority,
+    Status,
+    Tag,
+    Ticket,
+)
+from loket.tickets.status import ACTIVE, can_transition
+
+log = logging.getLogger(__name__)
+
+TICKET_COUNTER = "ticket_number"
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _preview(text: str) -> str:
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line[:200]
+    return ""
+
+
+def _subject_from(item: InboundMessage) -> str:
+    if item.subject.strip():
+        return item.subject.strip()[:255]
+    return _preview(item.text)[:80]
+
+
+def store_attachment(message: Message, upload: InboundAttachment, now: datetime) -> Attachment:
+    """Store one attachment content-addressed; too large or missing content keeps a note."""
+    data = upload.data
+    limit: int = settings.LOKET_MAX_ATTACHMENT_BYTES
+    note = upload.note
+    if data is not None and len(data) > limit:
+        note = _("File too large (%(size)d MB; the limit is %(limit)d MB); not stored.") % {
+            "size": len(data) // (1024 * 1024),
+            "limit": limit // (1024 * 1024),
+        }
+        size = len(data)
+        digest = hashlib.sha256(data).hexdigest()
+        data = None
+    elif data is not None:
+        size = len(data)
+        digest = hashlib.sha256(data).hexdigest()
+    else:
+        size, digest = 0, ""
+    attachment = Attachment(
+        message=message,
+        name=(upload.name or "attachment")[:255],
+        content_type=(upload.content_type or "application/octet-stream")[:255],
+        size=size,
+        sha256=digest,
+        content_id=upload.content_id[:255],
+        note=note[:255],
+        created_at=now,
+    )
+    if data is not None:
+        path = f"attachments/{digest[:2]}/{digest}"
+        if not default_storage.exists(path):
+            path = default_storage.save(path, ContentFile(data))
+        attachment.file.name = path
+    attachment.save()
+    return attachment
+
+
+def _open_ticket(
+    *, channel: Channel, contact: Contact, subject: str, now: datetime, previous: Ticket | None
+) -> Ticket:
+    ticket = Ticket.objects.create(
+        number=next_value(TICKET_COUNTER, settings.LOKET_FIRST_TICKET_NUMBER),
+        subject=subject,
+        status=Status.NEW,
+        channel=channel,
+        contact=contact,
+        team=channel.team,
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
+    )
+    data: dict[str, Any] = {"number": ticket.number, "channel": channel.kind}
+    if previous is not None:
+        ticket.related.add(previous)
+        data["follows"] = previous.number
+    audit.append(
+        "ticket.created", subject_type="ticket", subject_id=ticket.pk, ticket_id=ticket.pk, data=data
+    )
+    return ticket
+
+
+def _thread(channel: Channel, contact: Contact, item: InboundMessage) -> Ticket | None:
+    """The ticket an inbound message continues, before the reopen rules are applied."""
+    refs = [r for r in [item.reply_to_external_id, *item.thread_external_ids] if r]
+    if refs:
+        # Provider ids are the strongest evidence (email Message-IDs are global).
+        hit = (
+            Message.objects.filter(external_id__in=refs, ticket__contact=contact)
+            .select_related("ticket")
+            .order_by("-created_at")
+            .first()
+        )
+        if hit is not None:
+            return hit.ticket
+    if item.ticket_number is not None:
+        quoted = Ticket.objects.filter(number=item.ticket_number, contact=contact).first()
+        if quoted is not None:
+            return quoted
+    return (
+        Ticket.objects.filter(contact=contact, channel=channel)
+        .exclude(status=Status.CLOSED)
+        .order_by("-last_activity_at")
+        .first()
+    )
+
+
+def _continue_or_open(
+    channel: Channel, contact: Contact, item: InboundMessage, now: datetime
+) -> tuple[Ticket, bool]:
+    ticket = _thread(channel, contact, item)
+    if ticket is not None and ticket.status in ACTIVE:
+        if ticket.status == Status.PENDING and not item.automatic:
+            _change_status(ticket, Status.OPEN, audit.SYSTEM, now, reason="customer_reply")
+        return ticket, False
+    if ticket is not None and ticket.status == Status.SOLVED:
+        window = timedelta(days=settings.LOKET_REOPEN_DAYS)
+        if item.automatic:
+            return ticket, False  # an auto-reply is kept, but never reopens
+        if ticket.solved_at is not None and now - ticket.solved_at <= window:
+            _change_status(ticket, Status.OPEN, audit.SYSTEM, now, reason="customer_reply")
+            return ticket, False
+    subject = _subject_from(item)
+    return _open_ticket(
+        channel=channel, contact=contact, subject=subject, now=now, previous=ticket
+    ), True
+
+
+# --- inbound ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Received:
+    message: Message
+    created: bool
+
+
+def receive(channel: Channel, item: InboundMessage) -> Received:
+    """Store one inbound message in its ticket. Idempotent on (channel, provider id)."""
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _receive(channel, item)
+        except IntegrityError:
+            # A concurrent delivery of the same message or customer won the race: go again,
+            # and the second pass finds what it committed.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _receive(channel: Channel, item: InboundMessage) -> Received:
+    existing = Message.objects.filter(channel=channel, external_id=item.external_id).first()
+    if existing is not None:
+        return Received(existing, created=False)
+    contact, identity = contacts.resolve(
+        item.sender.kind,
+        item.sender.value,
+        name=item.sender.name,
+        international=item.sender.international,
+    )
+    # One writer per customer at a time: concurrent messages from a new customer make one
+    # ticket (PostgreSQL row lock; SQLite serialises writers already).
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.merged_into_id is not None:
+        contact = Contact.objects.select_for_update().get(pk=contact.merged_into_id)
+    now = clock.now()
+    ticket, created = _continue_or_open(channel, contact, item, now)
+    reply_to = None
+    if item.reply_to_external_id:
+        reply_to = Message.objects.filter(
+            ticket=ticket, external_id=item.reply_to_external_id
+        ).first()
+    meta = dict(item.meta)
+    if item.automatic:
+        meta["automatic"] = True
+    message = Message.objects.create(
+        ticket=ticket,
+        channel=channel,
+        direction=Direction.INBOUND,
+        identity=identity,
+        subject=item.subject[:255],
+        text=item.text,
+        html=item.html,
+        external_id=item.external_id,
+        reply_to=reply_to,
+        delivery_status=DeliveryStatus.RECEIVED,
+        created_at=now,
+        sent_at=item.sent_at,
+        meta=meta,
+    )
+    for upload in item.attachments:
+        store_attachment(message, upload, now)
+    ticket.last_activity_at = now
+    ticket.updated_at = now
+    ticket.last_customer_message_at = now
+    if not item.automatic and ticket.waiting_since is None:
+        ticket.waiting_since = now
+    preview = _preview(item.text) or (item.attachments[0].name if item.attachments else "")
+    ticket.preview = preview
+    ticket.save()
+    Channel.objects.filter(pk=channel.pk).update(last_inbound_at=now)
+    audit.append(
+        "message.received",
+        actor=audit.Actor(None, f"contact:{contact.pk}"),
+        subject_type="message",
+        subject_id=message.pk,
+        ticket_id=ticket.pk,
+        data={
+            "channel": channel.kind,
+            "contact_id": contact.pk,
+            "new_ticket": created,
+            "attachments": len(item.attachments),
+        },
+    )
+    search.index_message(message)
+    if created:
+        search.index_ticket(ticket)
+    return Received(message, created=True)
+
+
+_FORWARD = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENDING: 1,
+    DeliveryStatus.SENT: 2,
+    DeliveryStatus.DELIVERED: 3,
+    DeliveryStatus.READ: 4,
+}
+
+
+def apply_status(channel: Channel, update: StatusUpdate) -> bool:
+    """Move an outbound message forward (sent → delivered → read, or failed). Never back.
+
+    Returns False when no message has that provider id yet (the status came before our send
+    finished): the caller keeps the delivery and tries again later.
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(channel=channel, external_id=update.external_id, direction=Direction.OUTBOUND)
+            .first()
+        )
+        if message is None:
+            return False
+        current = message.delivery_status
+        at = update.at or clock.now()
+        if update.status == DeliveryStatus.FAILED:
+            if current in {DeliveryStatus.READ, DeliveryStatus.FAILED}:
+                return True
+            _mark_failed(message, update.error_code, update.error_reason, at)
+            return True
+        target_rank = _FORWARD.get(update.status)
+        if target_rank is None or current == DeliveryStatus.FAILED:
+            return True
+        if target_rank <= _FORWARD.get(current, -1):
+            return True  # late or duplicate news
+        fields = ["delivery_status"]
+        message.delivery_status = update.status
+        if message.sent_at is None:
+            message.sent_at = at
+            fields.append("sent_at")
+        if target_rank >= _FORWARD[DeliveryStatus.DELIVERED] and message.delivered_at is None:
+            message.delivered_at = at
+            fields.append("delivered_at")
+        if update.status == DeliveryStatus.READ:
+            message.read_at = at
+            fields.append("read_at")
+        message.save(update_fields=fields)
+        audit.append(
+            f"message.{update.status}",
+            subject_type="message",
+            subject_id=message.pk,
+            ticket_id=message.ticket_id,
+            data={"external_id": update.external_id},
+        )
+    return True
+
+
+# --- outbound ---------------------------------------------------------------------------------
+def _answer_channel(ticket: Ticket, identity: Identity) -> Channel:
+    """The channel that reaches ``identity``: the ticket's own, or one of the identity's kind."""
+    kind_of_identity = {"phone": "whatsapp", "email": "email"}.get(identity.kind, identity.kind)
+    if ticket.channel.kind == kind_of_identity:
+        return ticket.channel
+    candidates = Channel.objects.filter(kind=kind_of_identity, enabled=True).order_by("pk")
+    channel = candidates.filter(team=ticket.team_id).first() or candidates.first()
+    if channel is None:
+        raise ValidationError(_("No active channel can reach %(address)s.") % {
+            "address": identity.value
+        })
+    return channel
+
+
+def _reply_identity(ticket: Ticket) -> Identity | None:
+    last_in = (
+        Message.objects.filter(ticket=ticket, direction=Direction.INBOUND, identity__isnull=False)
+        .select_related("identity")
+        .order_by("-created_at")
+        .first()
+    )
+    if last_in is not None and last_in.identity is not None:
+        return last_in.identity
+    kind = "phone" if ticket.channel.kind == "whatsapp" else ticket.channel.kind
+    return ticket.contact.identities.filter(kind=kind).order_by("pk").first()
+
+
+def reply(
+    ticket: Ticket,
+    author: User,
+    text: str,
+    *,
+    html: str = "",
+    attachments: Sequence[InboundAttachment] = (),
+    identity: Identity | None = None,
+    reply_to: Message | None = None,
+) -> Message:
+    """Queue an answer to the customer. The ``deliver`` task sends it after commit."""
+    text = text.strip()
+    if not text and not attachments:
+        raise ValidationError(_("Write a message or attach a file."))
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().select_related("channel").get(pk=ticket.pk)
+        if ticket.status == Status.CLOSED:
+            raise ValidationError(_("This ticket is closed; open a follow-up ticket to answer."))
+        if identity is None:
+            identity = _reply_identity(ticket)
+        if identity is None:
+            raise ValidationError(_("This customer has no address to answer on."))
+        if identity.contact_id != ticket.contact_id:
+            raise ValidationError(_("That address belongs to another customer."))
+        channel = _answer_channel(ticket, identity)
+        now = clock.now()
+        message = Message.objects.create(
+            ticket=ticket,
+            channel=channel,
+            direction=Direction.OUTBOUND,
+            author=author,
+            identity=identity,
+            text=text,
+            html=html,
+            reply_to=reply_to,
+            delivery_status=DeliveryStatus.QUEUED,
+            created_at=now,
+        )
+        for upload in attachments:
+            store_attachment(message, upload, now)
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        ticket.waiting_since = None
+        ticket.last_activity_at = now
+        ticket.updated_at = now
+        ticket.preview = _preview(text) or (attachments[0].name if attachments else "")
+        ticket.save()
+        if ticket.status == Status.NEW:
+            _change_status(ticket, Status.OPEN, audit.actor_for(author), now)
+        audit.append(
+            "message.queued",
+            actor=audit.actor_for(author),
+            subject_type="message",
+            subject_id=message.pk,
+            ticket_id=ticket.pk,
+            data={"channel": channel.kind, "to": identity.value},
+        )
+        search.index_message(message)
+        message_id = message.pk
+        transaction.on_commit(lambda: enqueue_delivery(message_id))
+    return message
+
+
+def add_note(ticket: Ticket, author: User, text: str) -> Message:
+    """An internal note: visible to agents only, never sent anywhere."""
+    text = text.strip()
+    if not text:
+        raise ValidationError(_("A note cannot be empty."))
+    with transaction.atomic():
+        now = clock.now()
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=Direction.NOTE,
+            author=author,
+            text=text,
+            delivery_status="",
+            created_at=now,
+        )
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=now)
+        audit.append(
+            "note.added",
+            actor=audit.actor_for(author),
+            subject_type="message",
+            subject_id=message.pk,
+            ticket_id=ticket.pk,
+        )
+        search.index_message(message)
+    return message
+
+
+def enqueue_delivery(message_id: int, *, delay: timedelta | None = None) -> None:
+    from loket.tickets.tasks import deliver
+
+    if delay is None:
+        deliver.enqueue(message_id)
+    else:
+        deliver.using(run_after=clock.now() + delay).enqueue(message_id)
+
+
+def backoff(attempt: int, *, base: float = 5.0, cap: float = 900.0) -> timedelta:
+    """Capped exponential backoff with jitter: 5 s, 10 s, 20 s ... at most 15 minutes."""
+    seconds = min(cap, base * 2 ** max(0, attempt - 1))
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))  # noqa: S311
+
+
+def deliver_now(message_id: int) -> str:
+    """Send one queued message through its channel's adapter. Idempotent: a message that is
+    not queued (already sent, being sent, failed) is left alone. Returns the new status."""
+    from loket.channels.registry import UnknownChannelKind, adapter_for
+
+    claimed = Message.objects.filter(
+        pk=message_id, delivery_status=DeliveryStatus.QUEUED, direction=Direction.OUTBOUND
+    ).update(delivery_status=DeliveryStatus.SENDING, attempts=F("attempts") + 1)
+    if not claimed:
+        status: str = (
+            Message.objects.filter(pk=message_id).values_list("delivery_status", flat=True).first()
+            or ""
+        )
+        return status
+    message = Message.objects.select_related("channel", "identity", "ticket").get(pk=message_id)
+    channel = message.channel
+    assert channel is not None
+    try:
+        result = adapter_for(channel.kind).send(channel, message)
+    except UnknownChannelKind:
+        error = DeliveryError(
+            "channel_unsupported", _("This channel cannot send messages yet."), retryable=False
+        )
+        return _delivery_failed(message, error)
+    except DeliveryError as error:
+        return _delivery_failed(message, error)
+    except Exception as exc:  # an adapter bug or a network error we did not map
+        log.exception("sending message %s failed", message_id)
+        error = DeliveryError("internal", f"{type(exc).__name__}: {exc}", retryable=True)
+        return _delivery_failed(message, error)
+    with transaction.atomic():
+        now = clock.now()
+        Message.objects.filter(pk=message_id, delivery_status=DeliveryStatus.SENDING).update(
+            delivery_status=DeliveryStatus.SENT,
+            external_id=result.external_id,
+            sent_at=now,
+            failure_code="",
+            failure_reason="",
+        )
+        if result.meta:
+            message.meta.update(result.meta)
+            Message.objects.filter(pk=message_id).update(meta=message.meta)
+        audit.append(
+            "message.sent",
+            subject_type="message",
+            subject_id=message.pk,
+            ticket_id=message.ticket_id,
+            data={"channel": channel.kind, "external_id": result.external_id},
+        )
+    return DeliveryStatus.SENT
+
+
+def _delivery_failed(message: Message, error: DeliveryError) -> str:
+    max_attempts: int = settings.LOKET_DELIVERY_MAX_ATTEMPTS
+    if error.retryable and message.attempts < max_attempts:
+        Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.SENDING).update(
+            delivery_status=DeliveryStatus.QUEUED,
+            failure_code=error.code[:64],
+            failure_reason=error.reason,
+        )
+        delay = backoff(message.attempts)
+        transaction.on_commit(lambda: enqueue_delivery(message.pk, delay=delay))
+        log.warning(
+            "message %s: attempt %s failed (%s), retrying in %ss",
+            message.pk,
+            message.attempts,
+            error.code,
+            int(delay.total_seconds()),
+        )
+        return DeliveryStatus.QUEUED
+    with transaction.atomic():
+        _mark_failed(message, error.code, error.reason, clock.now())
+    return DeliveryStatus.FAILED
+
+
+def _mark_failed(message: Message, code: str, reason: str, at: datetime) -> None:
+    Message.objects.filter(pk=message.pk).update(
+        delivery_status=DeliveryStatus.FAILED,
+        failure_code=code[:64],
+        failure_reason=reason,
+        failed_at=at,
+    )
+    audit.append(
+        "message.delivery_failed",
+        subject_type="message",
+        subject_id=message.pk,
+        ticket_id=message.ticket_id,
+        data={"code": code, "reason": reason},
+    )
+
+
+def requeue_stuck(older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Messages left in 'sending' by a crashed worker go back to the queue."""
+    cutoff = clock.now() - older_than
+    stuck = list(
+        Message.objects.filter(
+            delivery_status=DeliveryStatus.SENDING, created_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for pk in stuck:
+        if Message.objects.filter(pk=pk, delivery_status=DeliveryStatus.SENDING).update(
+            delivery_status=DeliveryStatus.QUEUED
+        ):
+            enqueue_delivery(pk)
+    return len(stuck)
+
+
+# --- ticket properties ------------------------------------------------------------------------
+def _change_status(
+    ticket: Ticket, status: str, actor: audit.Actor, now: datetime, *, reason: str = ""
+) -> None:
+    previous = ticket.status
+    ticket.status = status
+    if status == Status.SOLVED:
+        ticket.solved_at = now
+    elif status == Status.CLOSED:
+        ticket.closed_at = now
+    elif previous == Status.SOLVED:
+        ticket.solved_at = None
+    ticket.updated_at = now
+    ticket.save(update_fields=["status", "solved_at", "closed_at", "updated_at"])
+    data = {"from": previous, "to": status}
+    if reason:
+        data["reason"] = reason
+    audit.append(
+        "ticket.status_changed",
+        actor=actor,
+        subject_type="ticket",
+        subject_id=ticket.pk,
+        ticket_id=ticket.pk,
+        data=data,
+    )
+
+
+def set_status(ticket: Ticket, status: str, *, actor: User | None) -> Ticket:
+    if status not in Status.values:
+        raise ValidationError(_("Unknown status: %s") % status)
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.status == status:
+            return ticket
+        if not can_transition(ticket.status, status):
+            raise ValidationError(
+                _("A %(current)s ticket cannot become %(target)s.")
+                % {"current": Status(ticket.status).label, "target": Status(status).label}
+            )
+        _change_status(ticket, status, audit.actor_for(actor), clock.now())
+    return ticket
+
+
+def assign(ticket: Ticket, assignee: User | None, *, actor: User | None) -> Ticket:
+    if assignee is not None and not assignee.is_active:
+        raise ValidationError(_("%s is deactivated.") % assignee)
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.assignee_id == (assignee.pk if assignee else None):
+            return ticket
+        previous = ticket.assignee_id
+        ticket.assignee = assignee
+        ticket.updated_at = clock.now()
+        ticket.save(update_fields=["assignee", "updated_at"])
+        audit.append(
+            "ticket.assigned",
+            actor=audit.actor_for(actor),
+            subject_type="ticket",
+            subject_id=ticket.pk,
+            ticket_id=ticket.pk,
+            data={"from": previous, "to": assignee.pk if assignee else None},
+        )
+    return ticket
+
+
+def set_team(ticket: Ticket, team: Team | None, *, actor: User | None) -> Ticket:
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.team_id == (team.pk if team else None):
+            return ticket
+        previous = ticket.team_id
+        ticket.team = team
+        ticket.updated_at = clock.now()
+        ticket.save(update_fields=["team", "updated_at"])
+        audit.append(
+            "ticket.team_changed",
+            actor=audit.actor_for(actor),
+            subject_type="ticket",
+            subject_id=ticket.pk,
+            ticket_id=ticket.pk,
+            data={"from": previous, "to": team.pk if team else None},
+        )
+    return ticket
+
+
+def set_priority(ticket: Ticket, priority: str, *, actor: User | None) -> Ticket:
+    if priority not in Priority.values:
+        raise ValidationError(_("Unknown priority: %s") % priority)
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if ticket.priority == priority:
+            return ticket
+        previous = ticket.priority
+        ticket.priority = priority
+        ticket.updated_at = clock.now()
+        ticket.save(update_fields=["priority", "updated_at"])
+        audit.append(
+            "ticket.priority_changed",
+            actor=audit.actor_for(actor),
+            subject_type="ticket",
+            subject_id=ticket.pk,
+            ticket_id=ticket.pk,
+            data={"from": previous, "to": priority},
+        )
+    return ticket
+
+
+def clean_tag(name: str) -> str:
+    tag = " ".join(name.strip().lower().split())
+    if not tag or len(tag) > 50:
+        raise ValidationError(_("A tag has 1 to 50 characters."))
+    return tag
+
+
+def set_tags(ticket: Ticket, names: Iterable[str], *, actor: User | None) -> list[str]:
+    wanted = sorted({clean_tag(n) for n in names})
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        current = sorted(ticket.tags.values_list("name", flat=True))
+        if current == wanted:
+            return wanted
+        tags = []
+        for name in wanted:
+            tag, _created = Tag.objects.get_or_create(name=name)
+            tags.append(tag)
+        ticket.tags.set(tags)
+        ticket.updated_at = clock.now()
+        ticket.save(update_fields=["updated_at"])
+        audit.append(
+            "ticket.tags_changed",
+            actor=audit.actor_for(actor),
+            subject_type="ticket",
+            subject_id=ticket.pk,
+            ticket_id=ticket.pk,
+            data={
+                "added": sorted(set(wanted) - set(current)),
+                "removed": sorted(set(current) - set(wanted)),
+            },
+        )
+    return wanted
+
+
+def link(ticket: Ticket, other: Ticket, *, actor: User | None) -> None:
+    if ticket.pk == other.pk:
+        raise ValidationError(_("A ticket cannot be linked to itself."))
+    with transaction.atomic():
+        ticket.related.add(other)
+        audit.append(
+            "ticket.linked",
+            actor=audit.actor_for(actor),
+            subject_type="ticket",
+            subject_id=ticket.pk,
+            ticket_id=ticket.pk,
+            data={"other": other.number},
+        )
+
