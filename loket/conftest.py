@@ -43,7 +43,9 @@ class Shop:
         )
         return received.message.ticket
 
-    def email_from_rudi(self, text: str, message_id: str = "m1@contoh.co.id", subject: str = "Tanya stok") -> Ticket:
+    def email_from_rudi(
+        self, text: str, message_id: str = "m1@contoh.co.id", subject: str = "Tanya stok"
+    ) -> Ticket:
         received = tickets.receive(
             self.email,
             InboundMessage(

@@ -104,7 +104,9 @@ def _database() -> dict[str, Any]:
             },
             "TEST": {"NAME": env_str("TEST_SQLITE_NAME") or None},
         }
-    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+    config: dict[str, Any] = dict(
+        dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    )
     if config["ENGINE"] not in {
         "django.db.backends.postgresql",
         "django.db.backends.sqlite3",

@@ -66,7 +66,7 @@ class User(AbstractUser):
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = ["name"]
 
-    objects: ClassVar[AgentManager] = AgentManager()  # type: ignore[assignment]
+    objects: ClassVar[AgentManager] = AgentManager()
 
     def __str__(self) -> str:
         return self.name or self.email

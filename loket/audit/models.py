@@ -31,7 +31,9 @@ class Event(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["subject_type", "subject_id"]),
-            models.Index(fields=["seq"], name="audit_unsealed", condition=models.Q(seq__isnull=True)),
+            models.Index(
+                fields=["seq"], name="audit_unsealed", condition=models.Q(seq__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:

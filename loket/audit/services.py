@@ -154,12 +154,22 @@ def verify(*, unsealed_grace: timedelta = timedelta(minutes=5)) -> Report:
         seq = event.seq or 0
         if seq != expected_seq:
             problems.append(
-                Problem(seq, event.pk, f"sequence jumps from {expected_seq - 1} to {seq}: "
-                        f"{seq - expected_seq} event(s) missing")
+                Problem(
+                    seq,
+                    event.pk,
+                    f"sequence jumps from {expected_seq - 1} to {seq}: "
+                    f"{seq - expected_seq} event(s) missing",
+                )
             )
         if event.prev_hash != prev:
-            problems.append(Problem(seq, event.pk, "does not link to the event before it "
-                                    "(inserted, reordered or predecessor deleted)"))
+            problems.append(
+                Problem(
+                    seq,
+                    event.pk,
+                    "does not link to the event before it "
+                    "(inserted, reordered or predecessor deleted)",
+                )
+            )
         if digest(event, seq, event.prev_hash) != event.hash:
             problems.append(Problem(seq, event.pk, "content does not match its hash (edited)"))
         prev = event.hash

@@ -40,7 +40,9 @@ def resolve(
     Runs in the caller's transaction; the identity's unique constraint decides a race.
     """
     normalized = normalize(kind, value, international=international)
-    identity = Identity.objects.select_related("contact").filter(kind=kind, value=normalized).first()
+    identity = (
+        Identity.objects.select_related("contact").filter(kind=kind, value=normalized).first()
+    )
     if identity is None:
         now = clock.now()
         try:

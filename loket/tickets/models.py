@@ -41,7 +41,9 @@ class Ticket(models.Model):
     channel = models.ForeignKey(
         "channels.Channel", on_delete=models.PROTECT, related_name="tickets"
     )
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.PROTECT, related_name="tickets")
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.PROTECT, related_name="tickets"
+    )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -116,7 +118,8 @@ class Message(models.Model):
     subject = models.CharField(max_length=255, blank=True)
     text = models.TextField(blank=True)
     html = models.TextField(blank=True)  # sanitised
-    external_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL (not "") for messages without a provider id, so the unique constraint skips them.
+    external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
     )

@@ -50,8 +50,8 @@ TICKET_COUNTER = "ticket_number"
 
 # --- helpers ----------------------------------------------------------------------------------
 def _preview(text: str) -> str:
-    for line in text.splitlines():
-        line = line.strip()
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
         if line:
             return line[:200]
     return ""
@@ -119,7 +119,11 @@ def _open_ticket(
         ticket.related.add(previous)
         data["follows"] = previous.number
     audit.append(
-        "ticket.created", subject_type="ticket", subject_id=ticket.pk, ticket_id=ticket.pk, data=data
+        "ticket.created",
+        subject_type="ticket",
+        subject_id=ticket.pk,
+        ticket_id=ticket.pk,
+        data=data,
     )
     return ticket
 
@@ -261,7 +265,7 @@ def _receive(channel: Channel, item: InboundMessage) -> Received:
     return Received(message, created=True)
 
 
-_FORWARD = {
+_FORWARD: dict[str, int] = {
     DeliveryStatus.QUEUED: 0,
     DeliveryStatus.SENDING: 1,
     DeliveryStatus.SENT: 2,
@@ -327,9 +331,9 @@ def _answer_channel(ticket: Ticket, identity: Identity) -> Channel:
     candidates = Channel.objects.filter(kind=kind_of_identity, enabled=True).order_by("pk")
     channel = candidates.filter(team=ticket.team_id).first() or candidates.first()
     if channel is None:
-        raise ValidationError(_("No active channel can reach %(address)s.") % {
-            "address": identity.value
-        })
+        raise ValidationError(
+            _("No active channel can reach %(address)s.") % {"address": identity.value}
+        )
     return channel
 
 
@@ -467,20 +471,21 @@ def deliver_now(message_id: int) -> str:
         return status
     message = Message.objects.select_related("channel", "identity", "ticket").get(pk=message_id)
     channel = message.channel
-    assert channel is not None
+    if channel is None:  # notes have no channel and are never queued
+        return DeliveryStatus.FAILED
     try:
         result = adapter_for(channel.kind).send(channel, message)
     except UnknownChannelKind:
-        error = DeliveryError(
+        unsupported = DeliveryError(
             "channel_unsupported", _("This channel cannot send messages yet."), retryable=False
         )
-        return _delivery_failed(message, error)
+        return _delivery_failed(message, unsupported)
     except DeliveryError as error:
         return _delivery_failed(message, error)
     except Exception as exc:  # an adapter bug or a network error we did not map
         log.exception("sending message %s failed", message_id)
-        error = DeliveryError("internal", f"{type(exc).__name__}: {exc}", retryable=True)
-        return _delivery_failed(message, error)
+        unexpected = DeliveryError("internal", f"{type(exc).__name__}: {exc}", retryable=True)
+        return _delivery_failed(message, unexpected)
     with transaction.atomic():
         now = clock.now()
         Message.objects.filter(pk=message_id, delivery_status=DeliveryStatus.SENDING).update(
@@ -713,4 +718,3 @@ def link(ticket: Ticket, other: Ticket, *, actor: User | None) -> None:
             ticket_id=ticket.pk,
             data={"other": other.number},
         )
-

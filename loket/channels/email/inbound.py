@@ -73,8 +73,8 @@ def parse_mail(raw: bytes) -> InboundMessage:
     if "@" not in address:
         raise UnreadableMail("mail has no sender address")
     message_id_list = message_ids(msg.get("Message-ID"))
-    external_id = message_id_list[0] if message_id_list else (
-        "sha256:" + hashlib.sha256(raw).hexdigest()
+    external_id = (
+        message_id_list[0] if message_id_list else ("sha256:" + hashlib.sha256(raw).hexdigest())
     )
     subject = str(msg.get("Subject", "") or "").strip()
     text, html = "", ""
@@ -95,7 +95,9 @@ def parse_mail(raw: bytes) -> InboundMessage:
                 InboundAttachment(
                     name=filename or "attachment",
                     content_type=ctype,
-                    data=data if isinstance(data, bytes) else bytes(str(part.get_payload()), "utf-8"),
+                    data=data
+                    if isinstance(data, bytes)
+                    else bytes(str(part.get_payload()), "utf-8"),
                     content_id=str(part.get("Content-ID", "")).strip("<> "),
                 )
             )
@@ -127,5 +129,6 @@ def parse_mail(raw: bytes) -> InboundMessage:
 
 def as_email_message(raw: bytes) -> EmailMessage:
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(parsed, EmailMessage)
+    if not isinstance(parsed, EmailMessage):
+        raise UnreadableMail("not an email message")
     return parsed

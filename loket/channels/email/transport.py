@@ -18,7 +18,8 @@ from loket.tickets.models import Direction, Message
 
 def build(channel: Channel, message: Message) -> EmailMessage:
     ticket = message.ticket
-    assert message.identity is not None
+    if message.identity is None:
+        raise DeliveryError("no_recipient", _("The message has no recipient address."))
     domain = channel.address.rpartition("@")[2] or "loket.local"
     mail = EmailMessage()
     sender_name = str(message.author) if message.author else channel.name
@@ -44,13 +45,15 @@ def build(channel: Channel, message: Message) -> EmailMessage:
     mail["Auto-Submitted"] = "no"
     mail.set_content(message.text)
     for attachment in message.attachments.all():
-        if not attachment.file:
+        if not attachment.file or not attachment.file.name:
             continue
         with default_storage.open(attachment.file.name, "rb") as handle:
             data = handle.read()
         maintype, _sep, subtype = attachment.content_type.partition("/")
         mail.add_attachment(
-            data, maintype=maintype or "application", subtype=subtype or "octet-stream",
+            data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
             filename=attachment.name,
         )
     return mail
@@ -81,7 +84,8 @@ def send(channel: Channel, message: Message) -> SendResult:
             refused = client.send_message(mail)
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryError(
-            "recipient_refused", _("The mail server refused the address %(to)s.") % {"to": mail["To"]}
+            "recipient_refused",
+            _("The mail server refused the address %(to)s.") % {"to": mail["To"]},
         ) from exc
     except smtplib.SMTPAuthenticationError as exc:
         raise DeliveryError(
