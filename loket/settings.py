@@ -173,6 +173,9 @@ X_FRAME_OPTIONS = "DENY"
 _HTTPS = SITE_URL.startswith("https://")
 SESSION_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_SECURE = _HTTPS
+SECURE_SSL_REDIRECT = _HTTPS and env_bool("SSL_REDIRECT", default=True)
+# HSTS only when served over HTTPS; 30 days by default, LOKET_HSTS_SECONDS=0 turns it off.
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 30 * 24 * 3600, minimum=0) if _HTTPS else 0
 if env_bool("BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
