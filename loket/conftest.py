@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -82,6 +84,12 @@ def shop(db: None) -> Shop:
             kind="email", name="Email CS", address="cs@batiksari.id", team=shipping
         ),
     )
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
+    """Attachments written by a test go to its own temporary folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture

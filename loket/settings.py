@@ -146,6 +146,7 @@ USE_TZ = True
 # --- Files ----------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = Path(env_str("MEDIA_DIR") or DATA_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -193,18 +194,26 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
-# --- Email (outgoing notifications; channels have their own SMTP settings) -----------------
-EMAIL_HOST = env_str("SMTP_HOST", "")
-EMAIL_PORT = env_int("SMTP_PORT", 587)
-EMAIL_HOST_USER = env_str("SMTP_USER", "")
-EMAIL_HOST_PASSWORD = env_str("SMTP_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("SMTP_STARTTLS", default=True)
+# --- Email (agent notifications such as password resets; channels have their own SMTP) -----
 DEFAULT_FROM_EMAIL = env_str("FROM_EMAIL", "loket@localhost")
-EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend"
-    if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend"
-)
+_SMTP_HOST = env_str("SMTP_HOST", "")
+MAILERS = {
+    "default": (
+        {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _SMTP_HOST,
+                "port": env_int("SMTP_PORT", 587),
+                "username": env_str("SMTP_USER", ""),
+                "password": env_str("SMTP_PASSWORD", ""),
+                "use_tls": env_bool("SMTP_STARTTLS", default=True),
+                "timeout": 30,
+            },
+        }
+        if _SMTP_HOST
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
 
 # --- Logging: to stderr; secrets never logged -----------------------------------------------
 LOGGING = {
