@@ -41,3 +41,28 @@ def can_reassign(user: User, ticket: Ticket) -> bool:
 
 def can_administer(user: User) -> bool:
     return user.is_active and user.role == Role.ADMIN
+
+
+def can_assign(user: User, ticket: Ticket, assignee: User | None) -> bool:
+    """Whether ``user`` may make ``assignee`` (None: nobody) the ticket's assignee.
+
+    Admins and supervisors assign anyone. An agent may take an unassigned ticket for
+    themselves and drop their own ticket, but not hand a ticket to someone else nor take it
+    from someone else. Leaving the assignee as it is is always allowed to those who see it.
+    """
+    if not can_view(user, ticket):
+        return False
+    target = assignee.pk if assignee is not None else None
+    if target == ticket.assignee_id or user.role in {Role.ADMIN, Role.SUPERVISOR}:
+        return True
+    if target is None:
+        return ticket.assignee_id == user.pk
+    return target == user.pk and ticket.assignee_id is None
+
+
+def can_change_team(user: User, ticket: Ticket, team_id: int | None) -> bool:
+    """Moving a ticket to another team is reassigning it: admins and supervisors only.
+    Leaving the team as it is is always allowed to those who see the ticket."""
+    if team_id == ticket.team_id:
+        return can_view(user, ticket)
+    return can_reassign(user, ticket)

@@ -1,0 +1,255 @@
+"""Reads of tickets shared by the REST API and the agent dashboard.
+
+Every function here runs a fixed number of queries whatever the number of tickets, messages
+or tags (tests pin the counts). Lists page with a keyset cursor on the sort key and the id, so
+page 500 costs what page 1 costs, where OFFSET would scan every row before it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from loket.accounts.models import User
+from loket.accounts.permissions import ticket_scope
+from loket.contacts.models import Identity
+from loket.tickets import search
+from loket.tickets.models import Attachment, Message, Ticket
+
+Order = Literal["activity", "waiting"]
+ORDERS: tuple[Order, ...] = ("activity", "waiting")
+
+DEFAULT_PER_PAGE = 25
+MAX_PER_PAGE = 100
+
+
+class InvalidCursor(ValueError):
+    """A cursor that this code did not hand out (edited, truncated, or for another order)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketFilters:
+    """What the inbox is narrowed to. Every field is optional; empty means "any"."""
+
+    status: Sequence[str] = ()
+    # A channel id, or a channel kind ("whatsapp", "email").
+    channel: int | str | None = None
+    # A user id, "me" (the asking user) or "none" (unassigned).
+    assignee: int | Literal["me", "none"] | None = None
+    # A team id or "none" (team-less).
+    team: int | Literal["none"] | None = None
+    contact: int | None = None
+    tag: str | None = None
+    priority: Sequence[str] = ()
+    updated_since: datetime | None = None
+    q: str = ""
+    # "activity": newest activity first. "waiting": the customer waiting longest first.
+    order: Order = "activity"
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    tickets: list[Ticket]
+    # Hand back to ``ticket_list`` for the next page; None on the last page.
+    next_cursor: str | None
+
+
+# --- cursors ----------------------------------------------------------------------------------
+def encode_cursor(payload: list[Any]) -> str:
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    """The payload of a cursor from ``encode_cursor``; InvalidCursor for anything else."""
+    if len(cursor) > 200:
+        raise InvalidCursor(cursor)
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidCursor(cursor) from exc
+    if not isinstance(payload, list):
+        raise InvalidCursor(cursor)
+    return payload
+
+
+def _sort_value(ticket: Ticket, order: Order) -> datetime | None:
+    return ticket.last_activity_at if order == "activity" else ticket.waiting_since
+
+
+def _cursor_for(ticket: Ticket, order: Order) -> str:
+    value = _sort_value(ticket, order)
+    return encode_cursor([order, value.isoformat() if value is not None else None, ticket.pk])
+
+
+def _parse_ticket_cursor(cursor: str, order: Order) -> tuple[datetime | None, int]:
+    payload = decode_cursor(cursor)
+    if len(payload) != 3 or payload[0] != order:
+        raise InvalidCursor(cursor)
+    _order, value, pk = payload
+    if not isinstance(pk, int) or isinstance(pk, bool):
+        raise InvalidCursor(cursor)
+    if value is None:
+        if order == "activity":  # last_activity_at is never null
+            raise InvalidCursor(cursor)
+        return None, pk
+    if not isinstance(value, str):
+        raise InvalidCursor(cursor)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidCursor(cursor) from exc
+    if moment.tzinfo is None:
+        raise InvalidCursor(cursor)
+    return moment, pk
+
+
+def _after(qs: QuerySet[Ticket], order: Order, cursor: str) -> QuerySet[Ticket]:
+    value, pk = _parse_ticket_cursor(cursor, order)
+    if order == "activity":
+        # Sorted by (last_activity_at DESC, id DESC).
+        return qs.filter(Q(last_activity_at__lt=value) | Q(last_activity_at=value, pk__lt=pk))
+    # Sorted by (waiting_since ASC NULLS LAST, id ASC).
+    if value is None:
+        return qs.filter(waiting_since__isnull=True, pk__gt=pk)
+    return qs.filter(
+        Q(waiting_since__gt=value)
+        | Q(waiting_since=value, pk__gt=pk)
+        | Q(waiting_since__isnull=True)
+    )
+
+
+def _ordered(qs: QuerySet[Ticket], order: Order) -> QuerySet[Ticket]:
+    if order == "activity":
+        return qs.order_by("-last_activity_at", "-pk")
+    return qs.order_by(F("waiting_since").asc(nulls_last=True), "pk")
+
+
+# --- building blocks --------------------------------------------------------------------------
+def with_row_relations(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """What an inbox row shows, fetched with the rows: two queries for any number of rows."""
+    return qs.select_related("contact", "assignee", "team", "channel").prefetch_related("tags")
+
+
+def _text_search(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
+    ticket_query = cast(
+        "Callable[[QuerySet[Ticket], str], QuerySet[Ticket]] | None",
+        getattr(search, "ticket_query", None),
+    )
+    if ticket_query is not None:
+        return ticket_query(qs, q)
+    # Until the search service exists: subject, preview and "#1042"-style numbers.
+    condition = Q(subject__icontains=q) | Q(preview__icontains=q)
+    digits = q.strip().lstrip("#")
+    if digits.isdigit() and len(digits) < 19:
+        condition |= Q(number=int(digits))
+    return qs.filter(condition)
+
+
+def _people(user: User, qs: QuerySet[Ticket], filters: TicketFilters) -> QuerySet[Ticket]:
+    if filters.assignee == "me":
+        qs = qs.filter(assignee_id=user.pk)
+    elif filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee is not None:
+        qs = qs.filter(assignee_id=filters.assignee)
+    if filters.team == "none":
+        qs = qs.filter(team__isnull=True)
+    elif filters.team is not None:
+        qs = qs.filter(team_id=filters.team)
+    if filters.contact is not None:
+        qs = qs.filter(contact_id=filters.contact)
+    return qs
+
+
+def _filtered(user: User, qs: QuerySet[Ticket], filters: TicketFilters) -> QuerySet[Ticket]:
+    if filters.status:
+        qs = qs.filter(status__in=list(filters.status))
+    if filters.priority:
+        qs = qs.filter(priority__in=list(filters.priority))
+    if isinstance(filters.channel, int):
+        qs = qs.filter(channel_id=filters.channel)
+    elif filters.channel:
+        qs = qs.filter(channel__kind=filters.channel)
+    qs = _people(user, qs, filters)
+    if filters.tag:
+        qs = qs.filter(tags__name=filters.tag.strip().lower())
+    if filters.updated_since is not None:
+        qs = qs.filter(updated_at__gte=filters.updated_since)
+    if filters.q.strip():
+        qs = _text_search(qs, filters.q.strip())
+    return qs
+
+
+# --- selectors --------------------------------------------------------------------------------
+def ticket_list(
+    user: User,
+    filters: TicketFilters | None = None,
+    *,
+    cursor: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> TicketPage:
+    """One page of the tickets ``user`` may see. Three queries (two for an admin).
+
+    Raises InvalidCursor for a cursor not made by this function with the same order.
+    """
+    filters = filters or TicketFilters()
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    qs = Ticket.objects.filter(ticket_scope(user))
+    qs = _filtered(user, qs, filters)
+    if cursor:
+        qs = _after(qs, filters.order, cursor)
+    rows = list(with_row_relations(_ordered(qs, filters.order))[: per_page + 1])
+    if len(rows) > per_page:
+        rows = rows[:per_page]
+        return TicketPage(rows, _cursor_for(rows[-1], filters.order))
+    return TicketPage(rows, None)
+
+
+def ticket_detail(user: User, number: int) -> Ticket | None:
+    """The ticket with everything its page shows, or None when the user may not see it.
+
+    Seven queries (six for an admin) however many messages and attachments it has:
+    ``ticket.contact.identities.all()``, ``ticket.tags.all()``, ``ticket.messages.all()`` (in
+    time order, with author, identity and ``attachments.all()``) and ``ticket.visible_related``
+    (linked tickets the user may see) come from the prefetch cache.
+    """
+    scope = ticket_scope(user)
+    messages = (
+        Message.objects.select_related("author", "identity")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
+        .order_by("created_at", "pk")
+    )
+    return (
+        with_row_relations(Ticket.objects.filter(scope, number=number))
+        .prefetch_related(
+            Prefetch("contact__identities", queryset=Identity.objects.order_by("kind", "pk")),
+            Prefetch("messages", queryset=messages),
+            Prefetch(
+                "related",
+                queryset=Ticket.objects.filter(scope).order_by("number"),
+                to_attr="visible_related",
+            ),
+        )
+        .first()
+    )
+
+
+def visible_ticket(user: User, number: int) -> Ticket | None:
+    """Just the ticket row (for writes that then call a service), if the user may see it."""
+    return Ticket.objects.filter(ticket_scope(user), number=number).first()
+
+
+def ticket_row(number: int) -> Ticket:
+    """One ticket with its row relations, without a permission check: for re-reading a ticket
+    the caller has just been allowed to change (a change may take it out of the caller's view).
+    """
+    return with_row_relations(Ticket.objects.filter(number=number)).get()
