@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "ninja",  # templates and static files of the API docs at /api/v1/docs (no CDN)
     "loket.core",
     "loket.audit",
     "loket.accounts",
