@@ -1,0 +1,188 @@
+"""``loket run``: everything on one machine under one supervisor.
+
+Migrates the database, loads the demo into an empty database with ``--demo``, then keeps three
+processes running: the web server (``loket web``), the task worker (``loket db_worker``) and the
+scheduler (``loket scheduler``). Ctrl-C or SIGTERM stops them all.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import sys
+import urllib.error
+import urllib.request
+import webbrowser
+from argparse import ArgumentParser
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, connections
+from django.urls import reverse
+
+from loket.core.management.commands.demo import describe, login_lines
+from loket.core.management.commands.web import default_host, default_port
+from loket.core.supervisor import Program, Supervisor
+
+DB_WORKER_BACKEND = "django_tasks_db.DatabaseBackend"
+
+
+def browse_host(host: str) -> str:
+    """The address a browser on this machine uses to reach a server bound to ``host``."""
+    if host in {"", "0.0.0.0"}:  # noqa: S104 - we only translate it
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    if ":" in host and not host.startswith("["):
+        return f"[{host}]"
+    return host
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when something already listens on host:port (checked the way uvicorn binds)."""
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror:
+        return False  # let the server report the bad address itself
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def answers(url: str) -> bool:
+    """The web server is up: any answer below 500 counts."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our own http URL
+            return int(response.status) < 500
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def can_open_browser() -> bool:
+    """A graphical browser is there (never a console one that would take over the terminal)."""
+    if not sys.stdout.isatty():
+        return False
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return False
+    try:
+        browser = webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return type(browser) is not webbrowser.GenericBrowser
+
+
+def database_label() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"SQLite at {db['NAME']}"
+    return f"{connection.display_name} {db.get('NAME')} on {db.get('HOST') or 'localhost'}"
+
+
+class Command(BaseCommand):
+    help = "Run Loket: migrate, then web server, task worker and scheduler under one supervisor."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--demo",
+            action="store_true",
+            help="Load the demo shop first when the database is empty.",
+        )
+        parser.add_argument("--host", default=None, help="Address to listen on (LOKET_HOST).")
+        parser.add_argument("--port", type=int, default=None, help="Port (LOKET_PORT).")
+        parser.add_argument(
+            "--no-migrate", action="store_true", help="Do not apply database migrations first."
+        )
+        parser.add_argument(
+            "--no-browser", action="store_true", help="Do not open a browser when ready."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host: str = options["host"] or default_host()
+        port: int = options["port"] or default_port()
+        url = f"http://{browse_host(host)}:{port}/"
+        if port_in_use(host, port):
+            raise CommandError(
+                f"Port {port} on {host} is already in use (is Loket running already?). "
+                f"Stop that, or pick another port: LOKET_PORT={port + 1}"
+            )
+        self.stdout.write(f"Data directory: {settings.DATA_DIR}")
+        if not options["no_migrate"]:
+            call_command("migrate", interactive=False, verbosity=0)
+        self.stdout.write(f"Database: {database_label()} (migrated)")
+        if options["demo"]:
+            self._demo()
+        connections.close_all()  # the children open their own connections
+
+        supervisor = Supervisor(
+            self.programs(host, port),
+            out=sys.stdout,
+            ready_check=lambda: answers(url.rstrip("/") + reverse("web:login")),
+            on_ready=lambda: self._ready(url, browser=not options["no_browser"]),
+        )
+        self.stdout.write(f"Starting Loket at {url} ...")
+        supervisor.run()
+        self.stdout.write("Loket stopped.")
+
+    def programs(self, host: str, port: int) -> list[Program]:
+        loket = [sys.executable, "-m", "loket"]
+        programs = [Program("web", [*loket, "web", "--host", host, "--port", str(port)])]
+        backend = settings.TASKS["default"]["BACKEND"]
+        if backend == DB_WORKER_BACKEND:
+            programs.append(
+                Program(
+                    "worker",
+                    [*loket, "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.5"],
+                )
+            )
+        else:
+            self.stdout.write(
+                f"Task backend {backend} is not the database backend: run its workers "
+                "separately (no embedded worker started)."
+            )
+        programs.append(Program("scheduler", [*loket, "scheduler"]))
+        return programs
+
+    def _demo(self) -> None:
+        from loket.demo import shop
+
+        if shop.is_loaded():
+            self.stdout.write("Demo data: already loaded.")
+        elif shop.is_empty():
+            self.stdout.write("Loading the demo shop (Toko Batik Sari) ...")
+            loaded = shop.load()
+            if loaded is not None:
+                self.stdout.write(f"Demo data: {describe(loaded)}.")
+        else:
+            self.stdout.write("Demo data: not loaded, the database already holds data.")
+
+    def _ready(self, url: str, *, browser: bool) -> None:
+        from loket.demo import shop
+
+        lines = ["", f"Loket is ready: {url}"]
+        try:
+            lines += login_lines(shop.logins())
+        finally:
+            connections.close_all()
+        lines += [
+            f"Admin: {url}admin/   API docs: {url}api/v1/docs",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()
+        if browser and can_open_browser():
+            webbrowser.open(url)
