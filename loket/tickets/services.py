@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -128,8 +128,8 @@ def _open_ticket(
     return ticket
 
 
-def _thread(channel: Channel, contact: Contact, item: InboundMessage) -> Ticket | None:
-    """The ticket an inbound message continues, before the reopen rules are applied."""
+def _quoted_ticket(contact: Contact, item: InboundMessage) -> Ticket | None:
+    """The ticket the message explicitly answers: by reply headers, else a quoted number."""
     refs = [r for r in [item.reply_to_external_id, *item.thread_external_ids] if r]
     if refs:
         # Provider ids are the strongest evidence (email Message-IDs are global).
@@ -142,12 +142,13 @@ def _thread(channel: Channel, contact: Contact, item: InboundMessage) -> Ticket 
         if hit is not None:
             return hit.ticket
     if item.ticket_number is not None:
-        quoted = Ticket.objects.filter(number=item.ticket_number, contact=contact).first()
-        if quoted is not None:
-            return quoted
+        return Ticket.objects.filter(number=item.ticket_number, contact=contact).first()
+    return None
+
+
+def _latest(contact: Contact, channel: Channel, statuses: Iterable[str]) -> Ticket | None:
     return (
-        Ticket.objects.filter(contact=contact, channel=channel)
-        .exclude(status=Status.CLOSED)
+        Ticket.objects.filter(contact=contact, channel=channel, status__in=list(statuses))
         .order_by("-last_activity_at")
         .first()
     )
@@ -156,22 +157,46 @@ def _thread(channel: Channel, contact: Contact, item: InboundMessage) -> Ticket 
 def _continue_or_open(
     channel: Channel, contact: Contact, item: InboundMessage, now: datetime
 ) -> tuple[Ticket, bool]:
-    ticket = _thread(channel, contact, item)
-    if ticket is not None and ticket.status in ACTIVE:
-        if ticket.status == Status.PENDING and not item.automatic:
-            _change_status(ticket, Status.OPEN, audit.SYSTEM, now, reason="customer_reply")
-        return ticket, False
-    if ticket is not None and ticket.status == Status.SOLVED:
-        window = timedelta(days=settings.LOKET_REOPEN_DAYS)
-        if item.automatic:
-            return ticket, False  # an auto-reply is kept, but never reopens
-        if ticket.solved_at is not None and now - ticket.solved_at <= window:
-            _change_status(ticket, Status.OPEN, audit.SYSTEM, now, reason="customer_reply")
+    """Thread an inbound message; returns the ticket and whether it was opened for it.
+
+    In order: the ticket the message answers (headers, quoted number), the contact's unclosed
+    ticket on this channel, its latest solved one. A solved ticket takes the message within
+    LOKET_REOPEN_DAYS (and reopens); a closed one never does. Automatic messages join a
+    solved ticket whatever its age and never change a status. When no ticket takes the
+    message, a new one is opened, linked to the ticket it follows.
+    """
+    window = timedelta(days=settings.LOKET_REOPEN_DAYS)
+
+    def takes(ticket: Ticket) -> bool:
+        if ticket.status in ACTIVE:
+            return True
+        if ticket.status != Status.SOLVED:
+            return False
+        recent = ticket.solved_at is not None and now - ticket.solved_at <= window
+        return item.automatic or recent
+
+    quoted = _quoted_ticket(contact, item)
+    candidates: list[Callable[[], Ticket | None]] = [
+        lambda: quoted,
+        lambda: _latest(contact, channel, ACTIVE),
+        lambda: None if quoted else _latest(contact, channel, [Status.SOLVED]),
+    ]
+    ticket: Ticket | None = None
+    for candidate in candidates:
+        ticket = candidate()
+        if ticket is not None and takes(ticket):
+            if not item.automatic and ticket.status in {Status.PENDING, Status.SOLVED}:
+                _change_status(ticket, Status.OPEN, audit.SYSTEM, now, reason="customer_reply")
             return ticket, False
-    subject = _subject_from(item)
-    return _open_ticket(
-        channel=channel, contact=contact, subject=subject, now=now, previous=ticket
-    ), True
+    # ``ticket`` is now the latest solved one (or None); a quoted ticket comes first.
+    opened = _open_ticket(
+        channel=channel,
+        contact=contact,
+        subject=_subject_from(item),
+        now=now,
+        previous=quoted or ticket,
+    )
+    return opened, True
 
 
 # --- inbound ----------------------------------------------------------------------------------
