@@ -20,7 +20,6 @@ class Person:
     name: str
     role: str  # accounts.Role value
     teams: tuple[str, ...]
-    note: str  # what the sign-in page says about this login
 
     @property
     def email(self) -> str:
@@ -30,12 +29,12 @@ class Person:
 SALES, SHIPPING = "Penjualan", "Pengiriman"
 
 STAFF = (
-    Person("sari", "Sari Wulandari", "admin", (), "pemilik toko"),
-    Person("joko", "Joko Susilo", "supervisor", (SALES, SHIPPING), "supervisor"),
-    Person("budi", "Budi Santoso", "agent", (SALES,), "agen penjualan"),
-    Person("dimas", "Dimas Pratama", "agent", (SALES,), "agen penjualan"),
-    Person("wati", "Wati Rahayu", "agent", (SHIPPING,), "agen pengiriman"),
-    Person("rina", "Rina Marlina", "agent", (SHIPPING,), "agen pengiriman"),
+    Person("sari", "Sari Wulandari", "admin", ()),
+    Person("joko", "Joko Susilo", "supervisor", (SALES, SHIPPING)),
+    Person("budi", "Budi Santoso", "agent", (SALES,)),
+    Person("dimas", "Dimas Pratama", "agent", (SALES,)),
+    Person("wati", "Wati Rahayu", "agent", (SHIPPING,)),
+    Person("rina", "Rina Marlina", "agent", (SHIPPING,)),
 )
 
 WHATSAPP_NUMBER = "+6281138002024"

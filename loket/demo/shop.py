@@ -62,8 +62,8 @@ class DemoRefused(Exception):
 class DemoLogin:
     email: str
     name: str
-    role: str
-    note: str
+    role: str  # translated label
+    teams: tuple[str, ...]
     password: str
 
 
@@ -88,7 +88,7 @@ def logins() -> list[DemoLogin]:
     emails = [person.email for person in script.STAFF]
     names = dict(User.objects.filter(email__in=emails, is_active=True).values_list("email", "name"))
     return [
-        DemoLogin(p.email, names[p.email], str(Role(p.role).label), p.note, PASSWORD)
+        DemoLogin(p.email, names[p.email], str(Role(p.role).label), p.teams, PASSWORD)
         for p in script.STAFF
         if p.email in names
     ]

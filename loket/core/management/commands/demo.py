@@ -20,7 +20,9 @@ def login_lines(logins: list[shop.DemoLogin]) -> list[str]:
         return []
     width = max(len(login.email) for login in logins)
     lines = [f"Demo logins (password: {logins[0].password}):"]
-    lines += [f"  {login.email:<{width}}  {login.name} ({login.note})" for login in logins]
+    for login in logins:
+        teams = f", {' & '.join(login.teams)}" if login.teams else ""
+        lines.append(f"  {login.email:<{width}}  {login.name} ({login.role}{teams})")
     return lines
 
 

@@ -1,0 +1,73 @@
+"""Changes to agents and teams. Each one is recorded in the event log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from loket.accounts.models import Role, Team, User
+from loket.audit import services as audit
+
+
+def create_agent(
+    *,
+    email: str,
+    name: str,
+    role: str = Role.AGENT,
+    password: str,
+    teams: Sequence[str] = (),
+    actor: User | None = None,
+) -> User:
+    """A new agent who signs in with ``email``. Teams named but missing are created.
+
+    Raises ValidationError (with every reason) for a bad email, role or password, or an email
+    already in use. Admins also get Django's admin site.
+    """
+    email = email.strip().lower()
+    name = name.strip()
+    validate_email(email)
+    if not name:
+        raise ValidationError(_("An agent needs a name."))
+    if role not in Role.values:
+        raise ValidationError(
+            _("Unknown role %(role)s; choose one of: %(roles)s.")
+            % {"role": role, "roles": ", ".join(Role.values)}
+        )
+    candidate = User(email=email, username=email, name=name, role=role)
+    password_validation.validate_password(password, candidate)
+    team_names = [" ".join(t.split()) for t in teams if t.strip()]
+    with transaction.atomic():
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError(_("An agent with the email %s already exists.") % email)
+        admin = role == Role.ADMIN
+        user = User.objects.create_user(
+            email, password, name=name, role=role, is_staff=admin, is_superuser=admin
+        )
+        created_teams = []
+        members = []
+        for team_name in team_names:
+            team, created = Team.objects.get_or_create(name=team_name)
+            members.append(team)
+            if created:
+                created_teams.append(team.name)
+                audit.append(
+                    "team.created",
+                    actor=audit.actor_for(actor),
+                    subject_type="team",
+                    subject_id=team.pk,
+                    data={"name": team.name},
+                )
+        user.teams.set(members)
+        audit.append(
+            "agent.created",
+            actor=audit.actor_for(actor),
+            subject_type="user",
+            subject_id=user.pk,
+            data={"email": email, "role": role, "teams": [t.name for t in members]},
+        )
+    return user
