@@ -6,8 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.urls import URLPattern, path, re_path
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.urls import URLPattern, path, re_path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -36,6 +36,19 @@ def _json_method_not_allowed(view: View) -> View:
 
 
 @csrf_exempt
+def index(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    """/api/v1/ itself: where the documentation is (ninja's own root is an HTML 404)."""
+    return JsonResponse(
+        {
+            "name": api.title,
+            "version": api.version,
+            "docs": request.build_absolute_uri(reverse("api-v1:openapi-view")),
+            "openapi": request.build_absolute_uri(reverse("api-v1:openapi-json")),
+        }
+    )
+
+
+@csrf_exempt
 def unknown(request: HttpRequest, path: str = "") -> HttpResponse:
     return error_response(404, "not_found", _("Not found."))
 
@@ -43,7 +56,10 @@ def unknown(request: HttpRequest, path: str = "") -> HttpResponse:
 _patterns, _app_name, _namespace = api.urls
 for _pattern in _patterns:
     if isinstance(_pattern, URLPattern):
-        _pattern.callback = _json_method_not_allowed(_pattern.callback)
+        if _pattern.name == "api-root":
+            _pattern.callback = index
+        else:
+            _pattern.callback = _json_method_not_allowed(_pattern.callback)
 _patterns.append(re_path(r"^(?P<path>.*)$", unknown, name="unknown"))
 
 urlpatterns = [path("", (_patterns, _app_name, _namespace))]
