@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import itertools
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from time_machine import TimeMachineFixture
 
 from loket.channels.items import InboundAttachment, InboundMessage, Sender
 from loket.channels.models import Channel
+from loket.channels.tests import loopback as loopback_plugin
+from loket.conftest import Shop
 from loket.tickets import services
 from loket.tickets.models import Message
 
@@ -68,3 +77,80 @@ def writes(
         ),
     )
     return received.message
+
+
+# --- a real SMTP server on loopback ----------------------------------------------------------
+def free_port() -> int:
+    """A loopback port nobody listens on (right now)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@dataclass
+class SmtpServer:
+    """What an aiosmtpd server received; addresses in ``refuse`` get a 550."""
+
+    port: int = 0
+    mails: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(mail, EmailMessage)
+        self.mails.append(mail)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    for _attempt in range(5):
+        server.port = free_port()
+        controller = Controller(server, hostname="127.0.0.1", port=server.port)
+        try:
+            controller.start()
+        except (OSError, RuntimeError):  # the port was taken in between; pick another
+            continue
+        break
+    else:
+        raise RuntimeError("no free port for the SMTP server")
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+def smtp_config(port: int) -> dict[str, Any]:
+    return {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_security": "none",
+        "smtp_timeout": 5,
+    }
+
+
+@pytest.fixture
+def mail_channel(shop: Shop, smtp_server: SmtpServer) -> Channel:
+    """The shop's email channel, sending through the test's SMTP server."""
+    shop.email.config = smtp_config(smtp_server.port)
+    shop.email.save(update_fields=["config"])
+    return shop.email
+
+
+@pytest.fixture
+def loopback(db: None) -> Iterator[Channel]:
+    """A channel of the test plug-in (statuses and sends without a provider)."""
+    with loopback_plugin.installed():
+        yield Channel.objects.create(kind=loopback_plugin.KIND, name="Loopback", address="loop")
