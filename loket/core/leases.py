@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from loket.core import clock
@@ -22,7 +22,8 @@ def acquire(name: str, holder: str, ttl: timedelta) -> bool:
     if updated:
         return True
     try:
-        Lease.objects.create(name=name, holder=holder, expires_at=now + ttl)
+        with transaction.atomic():  # a savepoint: losing the race must not break the caller
+            Lease.objects.create(name=name, holder=holder, expires_at=now + ttl)
     except IntegrityError:
         return False
     return True

@@ -93,7 +93,7 @@ class Scheduler:
     # --- work ---------------------------------------------------------------------------------
     def tick(self, *, force: bool = False) -> dict[str, int]:
         """One round: renew the lease, then run the jobs that are due. Returns their counts."""
-        close_old_connections()
+        _refresh_connection()
         if not self.lead():
             return {}
         done: dict[str, int] = {}
@@ -108,7 +108,7 @@ class Scheduler:
                 done[job.name] = job.run()
             except Exception:
                 log.exception("scheduler job %s failed", job.name)
-                close_old_connections()
+                _refresh_connection()
                 continue
             if done[job.name]:
                 log.info("%s: %s", job.name, done[job.name])
@@ -124,7 +124,7 @@ class Scheduler:
                 except Exception:  # the database went away: keep trying, do not die
                     log.exception("scheduler tick failed")
                     self.leader = False
-                    close_old_connections()
+                    _refresh_connection()
                 stop.wait(self.interval)
         finally:
             try:
@@ -158,6 +158,12 @@ class Scheduler:
             self._recently_enqueued[pk] = now
             count += 1
         return count
+
+
+def _refresh_connection() -> None:
+    """Drop a broken or too old database connection between rounds (never mid-transaction)."""
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 def _call(path: str) -> Callable[[], int]:

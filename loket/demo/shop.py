@@ -290,7 +290,10 @@ class _Player:
             return
         ticket = self.tickets[index]
         if isinstance(step, Reply):
-            message = tickets.reply(ticket, self.users[step.agent], step.text)
+            agent = self.users[step.agent]
+            if ticket.assignee_id is None:  # whoever answers an unassigned ticket takes it
+                ticket = tickets.assign(ticket, agent, actor=agent)
+            message = tickets.reply(ticket, agent, step.text)
             self.replies[(index, j)] = message
         elif isinstance(step, Note):
             tickets.add_note(ticket, self.users[step.agent], step.text)
