@@ -76,7 +76,7 @@ def describe_exit(code: int) -> str:
 
 
 class Supervisor:
-    """Keeps ``programs`` running until SIGINT or SIGTERM, then stops them all.
+    """Keeps ``programs`` running until SIGINT, SIGTERM or SIGHUP, then stops them all.
 
     ``ready_check`` is polled until it returns True; ``on_ready`` then runs once (the caller
     prints the URL there, after the web server really answers).
@@ -116,7 +116,7 @@ class Supervisor:
         """Run until asked to stop; returns 0 after a clean stop."""
         previous = {
             signum: signal.signal(signum, self._on_signal)
-            for signum in (signal.SIGINT, signal.SIGTERM)
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         }
         try:
             for child in self.children:
@@ -218,7 +218,10 @@ class Supervisor:
         if ready:
             self._ready = True
             if self.on_ready is not None:
-                self.on_ready()
+                try:
+                    self.on_ready()
+                except Exception:
+                    log.exception("the ready hook failed; the children keep running")
 
     # --- output -------------------------------------------------------------------------------
     def _pump(self, timeout: float) -> None:
