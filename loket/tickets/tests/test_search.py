@@ -74,6 +74,16 @@ def test_a_word_matches_as_a_prefix(kirim: dict[str, Ticket]) -> None:
     assert found("sobe") == {kirim["kirimannya"].number}
 
 
+def test_a_half_typed_word_matches_but_a_known_root_is_a_whole_word(shop: Shop) -> None:
+    year = from_customer(shop, "6281200000014", "Sudah satu tahun jadi pelanggan")
+    know = from_customer(shop, "6281200000015", "Saya belum tahu ongkirnya")
+    sent = from_customer(shop, "6281200000016", "Kirimannya sudah sampai")
+    assert found("tahu") == {know.number}  # "tahu" (know) is a root: not "tahun" (year)
+    assert found("tahun") == {year.number}
+    assert found("tah") == {year.number, know.number}
+    assert found("kirima") == {sent.number}
+
+
 def test_accents_do_not_matter(shop: Shop) -> None:
     cafe = from_customer(shop, "6281200000005", "Saya pesan untuk Café Sari di Jogja")
     plain = from_customer(shop, "6281200000006", "Alamat kirim ke cafe Melati")
