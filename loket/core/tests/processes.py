@@ -8,6 +8,7 @@ repository so that a developer's ``.env`` cannot reach them.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -52,6 +53,7 @@ def migrated_data_dir(target: Path) -> Path:
             timeout=180,
         )
         _template = template
+        atexit.register(shutil.rmtree, template, ignore_errors=True)
     shutil.copytree(_template, target)
     return target
 
