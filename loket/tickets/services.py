@@ -20,6 +20,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from loket.accounts.models import Team, User
@@ -69,9 +70,10 @@ def store_attachment(message: Message, upload: InboundAttachment, now: datetime)
     limit: int = settings.LOKET_MAX_ATTACHMENT_BYTES
     note = upload.note
     if data is not None and len(data) > limit:
-        note = _("File too large (%(size)d MB; the limit is %(limit)d MB); not stored.") % {
-            "size": len(data) // (1024 * 1024),
-            "limit": limit // (1024 * 1024),
+        # Whole megabytes would say "25 MB; the limit is 25 MB" for a 25.5 MB file.
+        note = _("File too large (%(size)s; the limit is %(limit)s); not stored.") % {
+            "size": filesizeformat(len(data)),
+            "limit": filesizeformat(limit),
         }
         size = len(data)
         digest = hashlib.sha256(data).hexdigest()

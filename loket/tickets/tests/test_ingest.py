@@ -171,7 +171,7 @@ def test_the_same_file_sent_twice_is_stored_once(shop: Shop, settings: Any) -> N
 
 def test_a_file_over_the_limit_is_kept_as_a_note(shop: Shop, settings: Any) -> None:
     settings.LOKET_MAX_ATTACHMENT_BYTES = 1024 * 1024
-    video = b"\x00\x00\x00\x18ftypmp42" + b"\x01" * (2 * 1024 * 1024)
+    video = b"\x00\x00\x00\x18ftypmp42" + b"\x01" * (1024 * 1024 + 512 * 1024)
 
     message = writes(
         shop.whatsapp,
@@ -185,9 +185,24 @@ def test_a_file_over_the_limit_is_kept_as_a_note(shop: Shop, settings: Any) -> N
     assert attachment.size == len(video)
     assert attachment.sha256 == hashlib.sha256(video).hexdigest()
     assert not attachment.file
-    assert "2 MB" in attachment.note
-    assert "1 MB" in attachment.note
+    # The agent reads how large the file was and what the limit is (in Indonesian here).
+    note = attachment.note.replace("\xa0", " ")
+    assert "(1,5 MB;" in note
+    assert "1,0 MB)" in note
     assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
+
+
+def test_a_file_exactly_at_the_limit_is_stored(shop: Shop, settings: Any) -> None:
+    settings.LOKET_MAX_ATTACHMENT_BYTES = 1024
+    message = writes(
+        shop.whatsapp,
+        DEWI,
+        "",
+        attachments=[InboundAttachment("pas.bin", "application/octet-stream", b"x" * 1024)],
+    )
+    [attachment] = message.attachments.all()
+    assert attachment.file
+    assert attachment.note == ""
 
 
 def test_a_file_the_channel_could_not_fetch_keeps_the_channels_note(shop: Shop) -> None:
