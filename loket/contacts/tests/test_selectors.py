@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db
 AssertNumQueries = Callable[[int], Any]
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_newest_tickets_first_and_whether_there_are_more(
     shop: Shop, monkeypatch: pytest.MonkeyPatch, django_assert_num_queries: AssertNumQueries
 ) -> None:
