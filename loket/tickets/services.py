@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
@@ -489,7 +489,11 @@ def deliver_now(message_id: int) -> str:
 
     claimed = Message.objects.filter(
         pk=message_id, delivery_status=DeliveryStatus.QUEUED, direction=Direction.OUTBOUND
-    ).update(delivery_status=DeliveryStatus.SENDING, attempts=F("attempts") + 1)
+    ).update(
+        delivery_status=DeliveryStatus.SENDING,
+        attempts=F("attempts") + 1,
+        sending_since=clock.now(),
+    )
     if not claimed:
         status: str = (
             Message.objects.filter(pk=message_id).values_list("delivery_status", flat=True).first()
@@ -575,19 +579,21 @@ def _mark_failed(message: Message, code: str, reason: str, at: datetime) -> None
 
 
 def requeue_stuck(older_than: timedelta = timedelta(minutes=10)) -> int:
-    """Messages left in 'sending' by a crashed worker go back to the queue."""
+    """Messages left in 'sending' by a crashed worker go back to the queue.
+
+    Stuck means the current attempt was claimed long ago (not that the message is old: a
+    slow attempt on an old message is alive, and requeueing it would send it twice).
+    """
     cutoff = clock.now() - older_than
-    stuck = list(
-        Message.objects.filter(
-            delivery_status=DeliveryStatus.SENDING, created_at__lt=cutoff
-        ).values_list("pk", flat=True)
+    stuck = Message.objects.filter(delivery_status=DeliveryStatus.SENDING).filter(
+        Q(sending_since__lt=cutoff) | Q(sending_since__isnull=True, created_at__lt=cutoff)
     )
-    for pk in stuck:
-        if Message.objects.filter(pk=pk, delivery_status=DeliveryStatus.SENDING).update(
-            delivery_status=DeliveryStatus.QUEUED
-        ):
+    requeued = 0
+    for pk in list(stuck.values_list("pk", flat=True)):
+        if stuck.filter(pk=pk).update(delivery_status=DeliveryStatus.QUEUED, sending_since=None):
+            requeued += 1
             enqueue_delivery(pk)
-    return len(stuck)
+    return requeued
 
 
 # --- ticket properties ------------------------------------------------------------------------

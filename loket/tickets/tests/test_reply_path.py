@@ -6,16 +6,19 @@ Email goes to a real SMTP server (aiosmtpd) on a loopback port.
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django import db
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from time_machine import TimeMachineFixture
 
 from loket.audit.models import Event
 from loket.channels import services as channels
@@ -416,3 +419,59 @@ def test_the_worker_sends_a_reply(
     sent = _message(reply.pk)
     assert sent.delivery_status == DeliveryStatus.SENT
     assert mail["Message-ID"] == f"<{sent.external_id}>"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_send_of_an_old_message_is_not_sent_twice(
+    shop: Shop, mail_channel: Channel, smtp_server: SmtpServer
+) -> None:
+    # The reply waited a while (the mail server was down); now a send is in progress and
+    # slow, just when the scheduler looks for messages a crashed worker left 'sending'.
+    reply = services.reply(_rudis_ticket(mail_channel), shop.wati, "Masih ada kak")
+    Message.objects.filter(pk=reply.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    smtp_server.hold = True
+
+    def send() -> None:
+        try:
+            services.deliver_now(reply.pk)
+        finally:
+            db.connection.close()
+
+    worker = threading.Thread(target=send)
+    worker.start()
+    try:
+        assert smtp_server.arrived.wait(30)
+
+        assert services.requeue_stuck() == 0  # this send is alive, not stuck
+    finally:
+        smtp_server.release.set()
+        worker.join(30)
+
+    assert services.deliver_now(reply.pk) == DeliveryStatus.SENT  # a duplicate task
+    assert len(smtp_server.mails) == 1
+    assert _message(reply.pk).delivery_status == DeliveryStatus.SENT
+
+
+def test_a_send_left_behind_by_a_crashed_worker_is_queued_again(
+    shop: Shop,
+    mail_channel: Channel,
+    smtp_server: SmtpServer,
+    time_machine: TimeMachineFixture,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
+) -> None:
+    time_machine.move_to(timezone.now(), tick=False)
+    reply = services.reply(_rudis_ticket(mail_channel), shop.wati, "Masih ada kak")
+    # A worker claimed the message and died before sending it.
+    Message.objects.filter(pk=reply.pk).update(
+        delivery_status=DeliveryStatus.SENDING, sending_since=timezone.now(), attempts=1
+    )
+    time_machine.shift(timedelta(minutes=9))
+    assert services.requeue_stuck() == 0
+    time_machine.shift(timedelta(minutes=2))
+
+    assert services.requeue_stuck() == 1
+
+    assert _message(reply.pk).delivery_status == DeliveryStatus.QUEUED
+    assert [t.args_kwargs["args"] for t in _deliver_tasks()] == [[reply.pk]]
+    assert services.deliver_now(reply.pk) == DeliveryStatus.SENT
+    assert len(smtp_server.mails) == 1
