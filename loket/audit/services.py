@@ -91,19 +91,31 @@ def seal() -> int:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK])
-        head = Event.objects.filter(seq__isnull=False).order_by("-seq").only("seq", "hash").first()
-        seq, prev = (head.seq or 0, head.hash) if head else (0, GENESIS)
+        head = (
+            Event.objects.filter(seq__isnull=False)
+            .order_by("-seq")
+            .values_list("seq", "hash")
+            .first()
+        )
+        seq, prev = (head[0] or 0, head[1]) if head is not None else (0, GENESIS)
         while True:
             batch = list(Event.objects.filter(seq__isnull=True).order_by("id")[:_SEAL_BATCH])
-            if not batch:
-                break
             for event in batch:
                 seq += 1
                 event.seq = seq
                 event.prev_hash = prev
                 event.hash = prev = digest(event, seq, prev)
-            Event.objects.bulk_update(batch, ["seq", "prev_hash", "hash"])
+            if len(batch) == 1:
+                # The common case (SQLite seals each event as it is written): a plain UPDATE
+                # costs a fraction of bulk_update's CASE expressions.
+                Event.objects.filter(pk=batch[0].pk).update(
+                    seq=batch[0].seq, prev_hash=batch[0].prev_hash, hash=batch[0].hash
+                )
+            elif batch:
+                Event.objects.bulk_update(batch, ["seq", "prev_hash", "hash"])
             sealed += len(batch)
+            if len(batch) < _SEAL_BATCH:
+                break
     return sealed
 
 

@@ -215,3 +215,22 @@ def test_events_are_sealed_when_their_transaction_commits(shop: Shop) -> None:
     report = audit.verify()
     assert report.ok, report.problems
     assert report.checked == Event.objects.count() >= 5
+
+
+def test_a_backlog_of_unsealed_events_is_chained_in_id_order(history: list[Event]) -> None:
+    # Events committed by processes that died before sealing them (more than one batch).
+    backlog = Event.objects.bulk_create(
+        Event(created_at=history[-1].created_at, kind="message.received", data={"n": n})
+        for n in range(1234)
+    )
+    assert audit.verify().unsealed == len(backlog)
+
+    assert audit.seal() == len(backlog)
+
+    report = audit.verify()
+    assert report.ok, report.problems[:3]
+    assert report.checked == len(history) + len(backlog)
+    chained = list(Event.objects.filter(kind="message.received", data__has_key="n").order_by("seq"))
+    assert [e.data["n"] for e in chained] == list(range(1234))
+    assert chained[0].seq == len(history) + 1
+    assert audit.seal() == 0
