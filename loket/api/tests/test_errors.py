@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.test import Client
 
 from loket.accounts.models import User
 from loket.api.tests.conftest import Api
 from loket.conftest import Shop
 from loket.tickets import selectors
+from loket.tickets import services as ticket_services
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +81,32 @@ def test_a_crash_is_a_json_500_and_logged(
     assert response.json()["code"] == "internal_error"
     assert "disk on fire" not in response.content.decode()
     assert "disk on fire" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("invalid_transition", 409, "invalid_transition"),
+        ("ticket_closed", 409, "ticket_closed"),
+        ("empty", 422, "empty"),
+        (None, 422, "invalid"),
+    ],
+)
+def test_a_service_refusal_keeps_its_code(
+    shop: Shop,
+    api_as: Callable[[User], Api],
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[str | None, int, str],
+) -> None:
+    """A refusal raised inside a service (say, the status changed between our check and the
+    write) keeps the service's code; the conflict codes are 409."""
+    code, status, expected_code = case
+    ticket = shop.whatsapp_from_dewi("Halo")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise DjangoValidationError("Tidak bisa.", code=code)
+
+    monkeypatch.setattr(ticket_services, "set_priority", refuse)
+    response = api_as(shop.sari).patch(f"/tickets/{ticket.number}", {"priority": "high"})
+    assert response.status_code == status
+    assert response.json() == {"code": expected_code, "message": "Tidak bisa.", "details": None}
