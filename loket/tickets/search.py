@@ -267,7 +267,9 @@ class Term:
 _QUOTED = re.compile(r'"([^"]*)"')
 _TICKET_NUMBER = re.compile(r"(?<![\w#])#(\d{1,18})(?!\w)")
 _EMAIL = re.compile(r"[^\s\"'()<>\[\],;:@]+@[^\s\"'()<>\[\],;:@]+\.[^\s\"'()<>\[\],;:@]+")
-_PHONE = re.compile(r"(?<![\w#])\+?\d[\d\s().-]{6,}\d(?!\w)")
+# A piece of a phone number as people type it: 0812-3456-7890, (021) 555 1234, +62 812 ...
+_PHONE_PIECE = re.compile(r"\+?[\d().-]*\d[\d().-]*")
+_PHONE_PIECES = 5
 
 
 def _phone(text: str) -> str | None:
@@ -277,6 +279,35 @@ def _phone(text: str) -> str | None:
         return normalize_phone(text)
     except InvalidPhone:
         return None
+
+
+def _take_phones(text: str) -> tuple[str, list[Term]]:
+    """Phone numbers in ``text`` (the longest run of number-like pieces that is one), and the
+    text without them: "0812 3456 7890 1042" is a phone number and the word 1042."""
+    pieces = text.split()
+    rest: list[str] = []
+    found: list[Term] = []
+    i = 0
+    while i < len(pieces):
+        for width in range(min(_PHONE_PIECES, len(pieces) - i), 0, -1):
+            span = pieces[i : i + width]
+            if not all(_PHONE_PIECE.fullmatch(p) for p in span):
+                continue
+            e164 = _phone(" ".join(span))
+            if e164 is not None:
+                found.append(
+                    Term(
+                        tuple(words(" ".join(span))),
+                        phrase=True,
+                        identity=(IdentityKind.PHONE, e164),
+                    )
+                )
+                i += width
+                break
+        else:
+            rest.append(pieces[i])
+            i += 1
+    return " ".join(rest), found
 
 
 def parse(q: str) -> list[Term]:
@@ -306,26 +337,14 @@ def parse(q: str) -> list[Term]:
         value = match.group(0)
         return Term(tuple(words(value)), phrase=True, identity=(IdentityKind.EMAIL, value.lower()))
 
-    def phone(match: re.Match[str]) -> Term | None:
-        e164 = _phone(match.group(0))
-        if e164 is None:
-            return None
-        return Term(tuple(words(match.group(0))), phrase=True, identity=(IdentityKind.PHONE, e164))
-
     rest = take(_QUOTED, q, quoted)
     rest = take(_TICKET_NUMBER, rest, number)
     rest = take(_EMAIL, rest, email)
-    rest = take(_PHONE, rest, phone)
+    rest, phones = _take_phones(rest)
+    terms.extend(phones)
     for word in words(rest):
         n = int(word) if word.isdigit() and len(word) <= 18 else None
-        e164 = _phone(word) if n is not None else None
-        terms.append(
-            Term(
-                (word,),
-                number=n,
-                identity=(IdentityKind.PHONE, e164) if e164 else None,
-            )
-        )
+        terms.append(Term((word,), number=n))
     # A repeated term adds nothing; keep the first of each.
     return list(dict.fromkeys(terms))[:MAX_TERMS]
 
@@ -434,9 +453,16 @@ def ticket_query(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
 
 
 def iter_terms(q: str) -> Iterator[str]:
-    """The engine query of each term (for ``loket search query --explain``)."""
+    """How each term of ``q`` is searched (for ``loket search query --explain``)."""
     for term in parse(q):
-        if connection.vendor == "sqlite":
-            yield fts5_match(term) if term.words else f"#{term.number}"
-        else:
-            yield " / ".join(x for x in tsqueries(term) if x) if term.words else f"#{term.number}"
+        ways = []
+        if term.text and term.words:
+            if connection.vendor == "sqlite":
+                ways.append(fts5_match(term))
+            else:
+                ways.append(" / ".join(x for x in tsqueries(term) if x))
+        if term.number is not None:
+            ways.append(f"ticket #{term.number}")
+        if term.identity is not None:
+            ways.append(f"customer with {term.identity[0]} {term.identity[1]}")
+        yield " OR ".join(ways)

@@ -195,6 +195,10 @@ def test_the_customers_phone_or_email_finds_their_tickets(shop: Shop) -> None:
     assert found("0812-3456-7890") == {dewi.number}
     assert found("+62 812 3456 7890") == {dewi.number}
     assert found("081234567890") == {dewi.number}
+    # The number is found inside a longer query, spaces and all.
+    assert found("0812 3456 7890 halo") == {dewi.number}
+    assert found(f"halo 0812 3456 7890 {dewi.number}") == {dewi.number}
+    assert found("0812 3456 7890 pagi") == set()
     assert found("RUDI@contoh.co.id") == {rudi.number}
     assert found("rudi@contoh.co.id pagi") == {rudi.number}
     assert found("rudi@contoh.co.id halo") == set()
