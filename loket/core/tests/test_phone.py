@@ -37,6 +37,10 @@ DEWI = "+6281234567890"
         "0062 812 3456 7890",  # 00 as the international prefix
         "0812-3456-7890 (WA)",
         "0812 3456 7890 wa",
+        "WA: 0812-3456-7890",  # as written on a shop's Instagram bio
+        "HP 0812 3456 7890",
+        "tel:+6281234567890",
+        "+62 (812) 3456-7890",
         "+62\u00a0812\u00a03456\u00a07890",  # non-breaking spaces from a web form
         "\uff10\uff18\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff10",  # full-width
         "\u0660\u0668\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660",  # Arabic-Indic
