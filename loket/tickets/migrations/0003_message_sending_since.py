@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0002_search'),
+        ("tickets", "0002_search"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='sending_since',
+            model_name="message",
+            name="sending_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
