@@ -394,7 +394,9 @@ def reply(
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().select_related("channel").get(pk=ticket.pk)
         if ticket.status == Status.CLOSED:
-            raise ValidationError(_("This ticket is closed; open a follow-up ticket to answer."))
+            raise ValidationError(
+                _("This ticket is closed; open a follow-up ticket to answer."), code="ticket_closed"
+            )
         if identity is None:
             identity = _reply_identity(ticket)
         if identity is None:
@@ -633,7 +635,8 @@ def set_status(ticket: Ticket, status: str, *, actor: User | None) -> Ticket:
         if not can_transition(ticket.status, status):
             raise ValidationError(
                 _("A %(current)s ticket cannot become %(target)s.")
-                % {"current": Status(ticket.status).label, "target": Status(status).label}
+                % {"current": Status(ticket.status).label, "target": Status(status).label},
+                code="invalid_transition",
             )
         _change_status(ticket, status, audit.actor_for(actor), clock.now())
     return ticket
