@@ -25,7 +25,13 @@ from django.utils.translation import gettext as _
 
 from loket.accounts.models import Team, User
 from loket.audit import services as audit
-from loket.channels.items import DeliveryError, InboundAttachment, InboundMessage, StatusUpdate
+from loket.channels.items import (
+    DeliveryError,
+    InboundAttachment,
+    InboundMessage,
+    SendResult,
+    StatusUpdate,
+)
 from loket.channels.models import Channel
 from loket.contacts import services as contacts
 from loket.contacts.models import Contact, Identity
@@ -519,18 +525,29 @@ def deliver_now(message_id: int) -> str:
         log.exception("sending message %s failed", message_id)
         unexpected = DeliveryError("internal", f"{type(exc).__name__}: {exc}", retryable=True)
         return _delivery_failed(message, unexpected)
+    return _record_sent(message, channel, result)
+
+
+def _record_sent(message: Message, channel: Channel, result: SendResult) -> str:
     with transaction.atomic():
         now = clock.now()
-        Message.objects.filter(pk=message_id, delivery_status=DeliveryStatus.SENDING).update(
+        # QUEUED too: a very slow send may have been put back by requeue_stuck meanwhile;
+        # recording it as sent stops a second copy from going out.
+        recorded = Message.objects.filter(
+            pk=message.pk, delivery_status__in=[DeliveryStatus.SENDING, DeliveryStatus.QUEUED]
+        ).update(
             delivery_status=DeliveryStatus.SENT,
             external_id=result.external_id,
             sent_at=now,
             failure_code="",
             failure_reason="",
         )
+        if not recorded:
+            log.warning("message %s was sent but had already moved on; not recorded", message.pk)
+            return str(Message.objects.values_list("delivery_status", flat=True).get(pk=message.pk))
         if result.meta:
             message.meta.update(result.meta)
-            Message.objects.filter(pk=message_id).update(meta=message.meta)
+            Message.objects.filter(pk=message.pk).update(meta=message.meta)
         audit.append(
             "message.sent",
             subject_type="message",
@@ -544,11 +561,15 @@ def deliver_now(message_id: int) -> str:
 def _delivery_failed(message: Message, error: DeliveryError) -> str:
     max_attempts: int = settings.LOKET_DELIVERY_MAX_ATTEMPTS
     if error.retryable and message.attempts < max_attempts:
-        Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.SENDING).update(
+        requeued = Message.objects.filter(
+            pk=message.pk, delivery_status=DeliveryStatus.SENDING
+        ).update(
             delivery_status=DeliveryStatus.QUEUED,
             failure_code=error.code[:64],
             failure_reason=error.reason,
         )
+        if not requeued:  # someone else (requeue_stuck, a status callback) moved it meanwhile
+            return str(Message.objects.values_list("delivery_status", flat=True).get(pk=message.pk))
         delay = backoff(message.attempts)
         transaction.on_commit(lambda: enqueue_delivery(message.pk, delay=delay))
         log.warning(
