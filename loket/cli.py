@@ -1,7 +1,7 @@
 """The ``loket`` command: Django's management commands with Loket's settings preset.
 
-    loket run | demo | createagent | token create EMAIL | email import [FILE...]
-    loket audit verify | deliveries list|replay ID | migrate | ...
+loket run | demo | createagent | token create EMAIL | email import [FILE...]
+loket audit verify | deliveries list|replay ID | migrate | ...
 """
 
 from __future__ import annotations
