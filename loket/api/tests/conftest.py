@@ -41,12 +41,6 @@ class Api:
         return self.client.patch("/api/v1" + path, body, content_type="application/json")
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    # The personas' passwords are hashed once per test; PBKDF2 would spend seconds on it.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api_as(shop: Shop) -> Callable[[User], Api]:
     return Api

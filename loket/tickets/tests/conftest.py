@@ -35,12 +35,6 @@ RUDI = Sender("email", "Rudi@Contoh.co.id", "Rudi Hartono")
 _ids = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    # The personas' passwords are hashed once per test; PBKDF2 would spend seconds on it.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def clock(time_machine: TimeMachineFixture) -> TimeMachineFixture:
     """The clock stands still on a Monday morning until a test moves it."""
