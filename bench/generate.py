@@ -587,7 +587,8 @@ class Generator:
 
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute("ANALYZE")
+                # Also folds the GIN indexes' pending lists into the indexes proper.
+                cursor.execute("VACUUM ANALYZE")
             else:
                 cursor.execute("PRAGMA optimize")
                 cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
