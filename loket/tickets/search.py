@@ -390,18 +390,46 @@ def tsqueries(term: Term) -> tuple[str, str | None]:
     return f"{_lexeme(word)}:* | {either}", either
 
 
-def _ticket_ids(term: Term) -> RawSQL:
-    # The SQL is constant; what the user typed only ever travels as a bound parameter, and
-    # inside it every word is quoted (fts5_match, tsqueries).
+def _text_hits(term: Term) -> tuple[str, list[Any]]:
+    """SQL for the ids of the tickets whose text matches ``term``, and its parameters."""
     if connection.vendor == "sqlite":
-        sql = f"SELECT rowid >> 32 FROM {TABLE} WHERE {TABLE} MATCH %s"  # noqa: S608
-        return RawSQL(sql, [fts5_match(term)])  # noqa: S611
+        return f"SELECT rowid >> 32 FROM {TABLE} WHERE {TABLE} MATCH %s", [fts5_match(term)]  # noqa: S608
     body, stemmed = tsqueries(term)
     if stemmed is None:
-        sql = f"SELECT ticket_id FROM {TABLE} WHERE body @@ %s::tsquery"  # noqa: S608
-        return RawSQL(sql, [body])  # noqa: S611
+        return f"SELECT ticket_id FROM {TABLE} WHERE body @@ %s::tsquery", [body]  # noqa: S608
     sql = f"SELECT ticket_id FROM {TABLE} WHERE body @@ %s::tsquery OR stems @@ %s::tsquery"  # noqa: S608
-    return RawSQL(sql, [body, stemmed])  # noqa: S611
+    return sql, [body, stemmed]
+
+
+def _ticket_ids(term: Term) -> RawSQL:
+    """The ids of the tickets ``term`` matches, as one subquery.
+
+    Text hits, the ticket with that number and the customer's tickets are one UNION ALL rather
+    than conditions joined by OR: PostgreSQL cannot turn an OR of subqueries into a semi-join
+    and would check every ticket (40 ms at 100,000 tickets instead of 3).
+
+    The SQL is constant; what the user typed only travels as bound parameters, and inside them
+    every word is quoted (fts5_match, tsqueries).
+    """
+    from loket.tickets.models import Ticket
+
+    tickets = Ticket._meta.db_table
+    parts: list[str] = []
+    params: list[Any] = []
+    if term.text and term.words:
+        sql, more = _text_hits(term)
+        parts.append(sql)
+        params += more
+    if term.number is not None:
+        parts.append(f"SELECT id FROM {tickets} WHERE number = %s")  # noqa: S608
+        params.append(term.number)
+    if term.identity is not None:
+        parts.append(
+            f"SELECT t.id FROM {tickets} t JOIN {Identity._meta.db_table} i "  # noqa: S608
+            "ON i.contact_id = t.contact_id WHERE i.kind = %s AND i.value = %s"
+        )
+        params += list(term.identity)
+    return RawSQL(" UNION ALL ".join(parts), params)  # noqa: S611
 
 
 # Which way should SQLite go: from the hits to the tickets, or along the inbox's order checking
@@ -425,17 +453,10 @@ def _selective(term: Term) -> bool:
 
 
 def _condition(term: Term) -> Q:
+    if not term.words and term.number is not None:
+        return Q(number=term.number)  # "#1042": the unique index, nothing else
     key = "pk" if connection.vendor != "sqlite" or _selective(term) else _SEARCH_KEY
-    condition = Q(pk__in=[])
-    if term.text and term.words:
-        condition = Q(**{f"{key}__in": _ticket_ids(term)})
-    if term.number is not None:
-        condition |= Q(number=term.number)
-    if term.identity is not None:
-        kind, value = term.identity
-        owners = Identity.objects.filter(kind=kind, value=value).values("contact_id")
-        condition |= Q(contact_id__in=owners)
-    return condition
+    return Q(**{f"{key}__in": _ticket_ids(term)})
 
 
 def ticket_query(qs: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
