@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from loket.accounts.models import Role, Team, User
 from loket.channels.items import InboundMessage, Sender
@@ -96,6 +98,18 @@ def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
 def _fast_passwords(settings: Any) -> None:
     # The personas' passwords are hashed once per test; PBKDF2 would spend seconds on it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Every test starts in the default language (Indonesian).
+
+    A request activates its language for the thread and nothing resets it between tests, so
+    one test's ``Accept-Language: en`` would otherwise leak English into the next.
+    """
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def test_a_weak_password_is_refused_with_the_reasons() -> None:
 
 def test_an_email_in_use_is_refused() -> None:
     createagent("--email", "budi@batiksari.id", "--name", "Budi", "--password", "kain-kawung-88")
-    with pytest.raises(CommandError, match="already exists"):
+    with pytest.raises(CommandError, match="Sudah ada agen dengan email"):
         createagent(
             "--email", "BUDI@batiksari.id", "--name", "Budi 2", "--password", "kain-kawung-99"
         )

@@ -118,7 +118,11 @@ def test_a_ticket_you_may_not_see_does_not_exist(shop: Shop, api_as: Callable[[U
     ]:
         response = budi.get(path)
         assert response.status_code == 404, path
-        assert response.json() == {"code": "not_found", "message": "Not found.", "details": None}
+        assert response.json() == {
+            "code": "not_found",
+            "message": "Tidak ditemukan.",
+            "details": None,
+        }
     assert api_as(shop.wati).get(f"/attachments/{attachment.pk}").status_code == 200
 
 

@@ -58,7 +58,7 @@ def test_the_replay_action_processes_the_selection(shop: Shop, admin_client: Cli
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.PROCESSED
     assert Ticket.objects.filter(subject="Retur").exists()
-    assert "1 delivery processed." in response.content.decode()
+    assert "1 kiriman diproses." in response.content.decode()
 
 
 def test_agents_and_supervisors_do_not_get_into_the_admin(shop: Shop, client: Client) -> None:

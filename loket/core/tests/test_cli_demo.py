@@ -129,7 +129,7 @@ def test_demo_twice_changes_nothing(django_capture_on_commit_callbacks: Any) -> 
 
 def test_demo_refuses_a_database_with_other_data(shop: Shop) -> None:
     before = table_sizes()
-    with pytest.raises(CommandError, match="empty database"):
+    with pytest.raises(CommandError, match="database yang masih kosong"):
         call_command("demo", stdout=StringIO())
     assert table_sizes() == before
     assert not demo.logins()

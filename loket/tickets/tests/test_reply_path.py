@@ -217,7 +217,7 @@ def test_an_unreachable_mail_server_is_retried_then_fails_with_the_reason(
     assert failed.delivery_status == DeliveryStatus.FAILED
     assert failed.attempts == 3
     assert failed.failure_code == "smtp_unavailable"
-    assert "could not be reached" in failed.failure_reason
+    assert "tidak dapat dihubungi" in failed.failure_reason
     assert failed.failed_at is not None
     assert len(_deliver_tasks()) == 2  # no further retry
     event = Event.objects.get(kind="message.delivery_failed", subject_id=reply.pk)
