@@ -16,7 +16,7 @@ PYTHON ?= $(shell \
     if [ -x "$$c" ] && "$$c" -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1; then echo $$c; exit 0; fi; \
   done)
 
-.PHONY: help venv run test lint types pytest test-sqlite test-postgres bench clean
+.PHONY: help venv run test lint types pytest test-sqlite test-postgres bench clean messages
 
 help:
 	@echo "make run    - run Loket with demo data at http://127.0.0.1:8000 (SQLite)"
@@ -65,6 +65,12 @@ test: lint types test-sqlite test-postgres
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+# Refresh the translation catalogs from the source and compile them (needs gettext). Then
+# translate new or "#, fuzzy" entries in loket/locale/id/LC_MESSAGES/django.po and run it again.
+messages: $(STAMP)
+	cd loket && LOKET_DATA_DIR=$(CURDIR)/data ../$(VENV)/bin/loket makemessages -l id -l en --ignore 'tests/*' --ignore '*/tests/*'
+	cd loket && LOKET_DATA_DIR=$(CURDIR)/data ../$(VENV)/bin/loket compilemessages
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache
