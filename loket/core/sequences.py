@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 
 from loket.core.models import Counter
 
@@ -15,10 +14,17 @@ def next_value(name: str, start: int) -> int:
     the database write lock (SQLite, IMMEDIATE) is held until commit, so two concurrent
     callers never see the same value, and a rolled-back caller leaves no gap.
     """
+    table = Counter._meta.db_table
     for _ in range(3):
-        updated = Counter.objects.filter(name=name).update(value=F("value") + 1)
-        if updated:
-            return Counter.objects.values_list("value", flat=True).get(name=name)
+        # One statement that advances and reads (RETURNING: PostgreSQL, SQLite >= 3.35).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET value = value + 1 WHERE name = %s RETURNING value",  # noqa: S608
+                [name],
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            return int(row[0])
         try:
             with transaction.atomic():
                 Counter.objects.create(name=name, value=start)

@@ -103,17 +103,17 @@ def message_text(subject: str, text: str, html: str) -> str:
 
 
 # --- writing ----------------------------------------------------------------------------------
-def index_message(message: Message) -> None:
-    """Make a message's text findable. Runs in the caller's transaction."""
-    index_rows(
-        [
-            Row(
-                message.ticket_id,
-                message.pk,
-                message_text(message.subject, message.text, message.html),
-            )
-        ]
-    )
+def index_message(message: Message, *, ticket: Ticket | None = None) -> None:
+    """Make a message's text findable (and the subject of ``ticket``, a new ticket it opened,
+    in the same statement). Runs in the caller's transaction."""
+    rows = [
+        Row(
+            message.ticket_id, message.pk, message_text(message.subject, message.text, message.html)
+        )
+    ]
+    if ticket is not None:
+        rows.append(Row(ticket.pk, None, ticket.subject))
+    index_rows(rows)
 
 
 def index_ticket(ticket: Ticket) -> None:

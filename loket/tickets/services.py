@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
@@ -36,6 +36,7 @@ from loket.channels.models import Channel
 from loket.contacts import services as contacts
 from loket.contacts.models import Contact, Identity
 from loket.core import clock
+from loket.core.rowinsert import insert
 from loket.core.sequences import next_value
 from loket.tickets import search
 from loket.tickets.models import (
@@ -109,18 +110,28 @@ def store_attachment(message: Message, upload: InboundAttachment, now: datetime)
 
 
 def _open_ticket(
-    *, channel: Channel, contact: Contact, subject: str, now: datetime, previous: Ticket | None
+    *,
+    channel: Channel,
+    contact: Contact,
+    item: InboundMessage,
+    now: datetime,
+    previous: Ticket | None,
 ) -> Ticket:
-    ticket = Ticket.objects.create(
-        number=next_value(TICKET_COUNTER, settings.LOKET_FIRST_TICKET_NUMBER),
-        subject=subject,
-        status=Status.NEW,
-        channel=channel,
-        contact=contact,
-        team=channel.team,
-        created_at=now,
-        updated_at=now,
-        last_activity_at=now,
+    ticket = insert(
+        Ticket(
+            number=next_value(TICKET_COUNTER, settings.LOKET_FIRST_TICKET_NUMBER),
+            subject=_subject_from(item),
+            status=Status.NEW,
+            channel=channel,
+            contact=contact,
+            team_id=channel.team_id,
+            created_at=now,
+            updated_at=now,
+            last_activity_at=now,
+            last_customer_message_at=now,
+            waiting_since=None if item.automatic else now,
+            preview=_inbound_preview(item),
+        )
     )
     data: dict[str, Any] = {"number": ticket.number, "channel": channel.kind}
     if previous is not None:
@@ -154,12 +165,27 @@ def _quoted_ticket(contact: Contact, item: InboundMessage) -> Ticket | None:
     return None
 
 
-def _latest(contact: Contact, channel: Channel, statuses: Iterable[str]) -> Ticket | None:
-    return (
-        Ticket.objects.filter(contact=contact, channel=channel, status__in=list(statuses))
-        .order_by("-last_activity_at")
-        .first()
+def _latest(contact: Contact, channel: Channel) -> tuple[Ticket | None, Ticket | None]:
+    """The contact's newest unclosed ticket on the channel, and its newest solved one."""
+    # Written out: this runs for every inbound message, and the queryset's compilation
+    # costs four times the query.
+    recent = list(
+        Ticket.objects.raw(
+            f"SELECT * FROM {Ticket._meta.db_table} "  # noqa: S608 (table name only)
+            "WHERE contact_id = %s AND channel_id = %s AND status IN (%s, %s, %s, %s) "
+            "ORDER BY last_activity_at DESC LIMIT 8",
+            [contact.pk, channel.pk, *sorted(ACTIVE), Status.SOLVED],
+        )
     )
+    active = next((t for t in recent if t.status in ACTIVE), None)
+    solved = next((t for t in recent if t.status == Status.SOLVED), None)
+    if active is None and len(recent) == 8:  # many newer solved tickets hide an open one
+        active = (
+            Ticket.objects.filter(contact=contact, channel=channel, status__in=ACTIVE)
+            .order_by("-last_activity_at")
+            .first()
+        )
+    return active, solved
 
 
 def _continue_or_open(
@@ -184,26 +210,19 @@ def _continue_or_open(
         return item.automatic or recent
 
     quoted = _quoted_ticket(contact, item)
-    candidates: list[Callable[[], Ticket | None]] = [
-        lambda: quoted,
-        lambda: _latest(contact, channel, ACTIVE),
-        lambda: None if quoted else _latest(contact, channel, [Status.SOLVED]),
-    ]
-    ticket: Ticket | None = None
-    for candidate in candidates:
-        ticket = candidate()
+    if quoted is not None and takes(quoted):
+        candidates: list[Ticket | None] = [quoted]
+    else:
+        active, solved = _latest(contact, channel)
+        candidates = [active] if quoted else [active, solved]
+        if quoted is None:
+            quoted = solved  # the ticket a new one follows
+    for ticket in candidates:
         if ticket is not None and takes(ticket):
             if not item.automatic and ticket.status in {Status.PENDING, Status.SOLVED}:
                 _change_status(ticket, Status.OPEN, audit.SYSTEM, now, reason="customer_reply")
             return ticket, False
-    # ``ticket`` is now the latest solved one (or None); a quoted ticket comes first.
-    opened = _open_ticket(
-        channel=channel,
-        contact=contact,
-        subject=_subject_from(item),
-        now=now,
-        previous=quoted or ticket,
-    )
+    opened = _open_ticket(channel=channel, contact=contact, item=item, now=now, previous=quoted)
     return opened, True
 
 
@@ -218,7 +237,7 @@ def receive(channel: Channel, item: InboundMessage) -> Received:
     """Store one inbound message in its ticket. Idempotent on (channel, provider id)."""
     for attempt in range(3):
         try:
-            with transaction.atomic():
+            with transaction.atomic(), audit.batch():
                 return _receive(channel, item)
         except IntegrityError:
             # A concurrent delivery of the same message or customer won the race: go again,
@@ -228,23 +247,63 @@ def receive(channel: Channel, item: InboundMessage) -> Received:
     raise AssertionError("unreachable")
 
 
+def _known_message_id(channel: Channel, external_id: str) -> int | None:
+    """The id of the message with this provider id, if stored (hot path: one indexed read)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Message._meta.db_table} "  # noqa: S608 (table name only)
+            "WHERE channel_id = %s AND external_id = %s",
+            [channel.pk, external_id],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def _touch_ticket(ticket: Ticket) -> None:
+    """Write a continuing ticket's activity fields (the per-message UPDATE, written out)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Ticket._meta.db_table} SET last_activity_at = %s, updated_at = %s, "  # noqa: S608
+            "last_customer_message_at = %s, waiting_since = %s, preview = %s WHERE id = %s",
+            [
+                adapt(ticket.last_activity_at),
+                adapt(ticket.updated_at),
+                adapt(ticket.last_customer_message_at),
+                adapt(ticket.waiting_since),
+                ticket.preview,
+                ticket.pk,
+            ],
+        )
+
+
+def _inbound_preview(item: InboundMessage) -> str:
+    return _preview(item.text) or (item.attachments[0].name[:200] if item.attachments else "")
+
+
 def _receive(channel: Channel, item: InboundMessage) -> Received:
-    existing = Message.objects.filter(channel=channel, external_id=item.external_id).first()
-    if existing is not None:
-        return Received(existing, created=False)
-    contact, identity = contacts.resolve(
+    known = _known_message_id(channel, item.external_id)
+    if known is not None:
+        return Received(Message.objects.get(pk=known), created=False)
+    resolved = contacts.resolve(
         item.sender.kind,
         item.sender.value,
         name=item.sender.name,
         international=item.sender.international,
     )
-    # One writer per customer at a time: concurrent messages from a new customer make one
-    # ticket (PostgreSQL row lock; SQLite serialises writers already).
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    contact, identity = resolved.contact, resolved.identity
     if contact.merged_into_id is not None:
-        contact = Contact.objects.select_for_update().get(pk=contact.merged_into_id)
+        contact = Contact.objects.get(pk=contact.merged_into_id)
+    if connection.features.has_select_for_update:
+        # One writer per customer at a time: concurrent messages from a new customer make
+        # one ticket. (SQLite needs no row lock: it runs one writer at a time.)
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
     now = clock.now()
-    ticket, created = _continue_or_open(channel, contact, item, now)
+    if resolved.created:  # a customer seen for the first time has no ticket to continue
+        ticket = _open_ticket(channel=channel, contact=contact, item=item, now=now, previous=None)
+        created = True
+    else:
+        ticket, created = _continue_or_open(channel, contact, item, now)
     reply_to = None
     if item.reply_to_external_id:
         reply_to = Message.objects.filter(
@@ -253,32 +312,38 @@ def _receive(channel: Channel, item: InboundMessage) -> Received:
     meta = dict(item.meta)
     if item.automatic:
         meta["automatic"] = True
-    message = Message.objects.create(
-        ticket=ticket,
-        channel=channel,
-        direction=Direction.INBOUND,
-        identity=identity,
-        subject=item.subject[:255],
-        text=item.text,
-        html=item.html,
-        external_id=item.external_id,
-        reply_to=reply_to,
-        delivery_status=DeliveryStatus.RECEIVED,
-        created_at=now,
-        sent_at=item.sent_at,
-        meta=meta,
+    message = insert(
+        Message(
+            ticket=ticket,
+            channel=channel,
+            direction=Direction.INBOUND,
+            identity=identity,
+            subject=item.subject[:255],
+            text=item.text,
+            html=item.html,
+            external_id=item.external_id,
+            reply_to=reply_to,
+            delivery_status=DeliveryStatus.RECEIVED,
+            created_at=now,
+            sent_at=item.sent_at,
+            meta=meta,
+        )
     )
     for upload in item.attachments:
         store_attachment(message, upload, now)
-    ticket.last_activity_at = now
-    ticket.updated_at = now
-    ticket.last_customer_message_at = now
-    if not item.automatic and ticket.waiting_since is None:
-        ticket.waiting_since = now
-    preview = _preview(item.text) or (item.attachments[0].name if item.attachments else "")
-    ticket.preview = preview
-    ticket.save()
-    Channel.objects.filter(pk=channel.pk).update(last_inbound_at=now)
+    if not created:
+        ticket.last_activity_at = now
+        ticket.updated_at = now
+        ticket.last_customer_message_at = now
+        if not item.automatic and ticket.waiting_since is None:
+            ticket.waiting_since = now
+        ticket.preview = _inbound_preview(item)
+        _touch_ticket(ticket)
+    # The channel's health shows when it last heard from a customer; a minute's precision
+    # spares a write per message.
+    if channel.last_inbound_at is None or now - channel.last_inbound_at > timedelta(minutes=1):
+        Channel.objects.filter(pk=channel.pk).update(last_inbound_at=now)
+        channel.last_inbound_at = now
     audit.append(
         "message.received",
         actor=audit.Actor(None, f"contact:{contact.pk}"),
@@ -292,9 +357,7 @@ def _receive(channel: Channel, item: InboundMessage) -> Received:
             "attachments": len(item.attachments),
         },
     )
-    search.index_message(message)
-    if created:
-        search.index_ticket(ticket)
+    search.index_message(message, ticket=ticket if created else None)
     return Received(message, created=True)
 
 
