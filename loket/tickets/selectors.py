@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from loket.accounts.models import User
 from loket.accounts.permissions import ticket_scope
+from loket.channels.models import Channel
 from loket.contacts.models import Identity
 from loket.tickets import search
 from loket.tickets.models import Attachment, Message, Status, Ticket
@@ -179,13 +180,19 @@ def _filtered(user: User, qs: QuerySet[Ticket], filters: TicketFilters) -> Query
     """Every filter except status (see ``_candidates``)."""
     if filters.priority:
         qs = qs.filter(priority__in=list(filters.priority))
+    # Channel and tag as subqueries: a shop has a few channels holding many tickets each, and
+    # a join or a plain "channel_id =" lets SQLite pick the channel index and sort every
+    # ticket of the channel (80 ms at 100,000); this way it walks the activity order instead.
     if isinstance(filters.channel, int):
-        qs = qs.filter(channel_id=filters.channel)
+        qs = qs.filter(channel_id__in=Channel.objects.filter(pk=filters.channel).values("pk"))
     elif filters.channel:
-        qs = qs.filter(channel__kind=filters.channel)
+        qs = qs.filter(channel_id__in=Channel.objects.filter(kind=filters.channel).values("pk"))
     qs = _people(user, qs, filters)
     if filters.tag:
-        qs = qs.filter(tags__name=filters.tag.strip().lower())
+        tagged = Ticket.tags.through.objects.filter(
+            ticket_id=OuterRef("pk"), tag__name=filters.tag.strip().lower()
+        )
+        qs = qs.filter(Exists(tagged))
     if filters.updated_since is not None:
         qs = qs.filter(updated_at__gte=filters.updated_since)
     if filters.q.strip():
@@ -205,6 +212,9 @@ def _candidates(qs: QuerySet[Ticket], filters: TicketFilters, limit: int) -> Que
     candidates again.
     """
     statuses: list[str | None] = list(dict.fromkeys(filters.status)) or [None]
+    if filters.q.strip() and filters.order == "activity":
+        # A text search already narrows to its hits; splitting would search once per status.
+        return qs.filter(status__in=statuses) if statuses != [None] else qs
     if statuses == [None] and (filters.assignee is not None or filters.team is not None):
         # The (assignee | team, status, last_activity_at) indexes serve each status in order.
         statuses = list(Status.values)
