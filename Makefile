@@ -57,6 +57,8 @@ test-sqlite: $(STAMP)
 test-postgres: $(STAMP)
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(POSTGRES_URL)', connect_timeout=3).close()" >/dev/null 2>&1; then \
 	  LOKET_DATABASE_URL='$(POSTGRES_URL)' $(VENV)/bin/pytest -n 2 -q; \
+	elif [ -n "$$LOKET_REQUIRE_POSTGRES" ]; then \
+	  echo "error: PostgreSQL is not reachable at $(POSTGRES_URL) and LOKET_REQUIRE_POSTGRES is set." >&2; exit 1; \
 	else \
 	  echo ""; echo "NOTICE: PostgreSQL is not reachable at $(POSTGRES_URL): the PostgreSQL half of the suite was SKIPPED."; echo ""; \
 	fi
