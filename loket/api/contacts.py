@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.params import P, PathEx
 
 from loket.api.auth import current_user
-from loket.api.errors import ApiError, not_found
-from loket.api.pagination import next_page_url
+from loket.api.errors import not_found
+from loket.api.pagination import paged
 from loket.api.schemas import ContactDetailOut, ContactPageOut, ErrorOut
 from loket.contacts import selectors
-from loket.tickets.selectors import InvalidCursor
 
 router = Router(tags=["contacts"])
 
@@ -40,22 +38,13 @@ class ContactSearchIn(Schema):
 def search_contacts(request: HttpRequest, params: Query[ContactSearchIn]) -> dict[str, Any]:
     """Contacts whose name or any identity matches ``q`` (all without ``q``), newest first.
     Merged contacts are left out."""
-    try:
-        page = selectors.contact_search(
+    return paged(
+        request,
+        lambda: selectors.contact_search(
             current_user(request), params.q, cursor=params.cursor, per_page=params.limit
-        )
-    except InvalidCursor:
-        raise ApiError(
-            422,
-            "invalid_cursor",
-            _("This cursor is not valid for this list; start again without a cursor."),
-            [{"loc": ["query", "cursor"], "message": "invalid cursor", "type": "invalid_cursor"}],
-        ) from None
-    return {
-        "items": page.contacts,
-        "next_cursor": page.next_cursor,
-        "next": next_page_url(request, page.next_cursor),
-    }
+        ),
+        "contacts",
+    )
 
 
 @router.get(

@@ -17,7 +17,7 @@ from loket.accounts.models import Team, User
 from loket.accounts.permissions import can_assign, can_change_team, can_view
 from loket.api.auth import current_user
 from loket.api.errors import ApiError, forbidden, invalid, not_found
-from loket.api.pagination import next_page_url
+from loket.api.pagination import paged
 from loket.api.schemas import (
     ErrorOut,
     MessageOut,
@@ -140,22 +140,13 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFiltersIn]) -> dict[
     """Tickets you may see, newest activity first (or longest waiting first), a page at a
     time. Follow ``next_cursor`` (or the ``next`` URL) until it is null."""
     user = current_user(request)
-    try:
-        page = selectors.ticket_list(
+    return paged(
+        request,
+        lambda: selectors.ticket_list(
             user, _filters(filters), cursor=filters.cursor, per_page=filters.limit
-        )
-    except selectors.InvalidCursor:
-        raise ApiError(
-            422,
-            "invalid_cursor",
-            _("This cursor is not valid for this list; start again without a cursor."),
-            [{"loc": ["query", "cursor"], "message": "invalid cursor", "type": "invalid_cursor"}],
-        ) from None
-    return {
-        "items": page.tickets,
-        "next_cursor": page.next_cursor,
-        "next": next_page_url(request, page.next_cursor),
-    }
+        ),
+        "tickets",
+    )
 
 
 @router.get(
