@@ -62,7 +62,7 @@ ROOT_URLCONF = "loket.urls"
 ASGI_APPLICATION = "loket.asgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "web:login"
-LOGIN_REDIRECT_URL = "web:inbox"
+LOGIN_REDIRECT_URL = "web:inbox:index"
 LOGOUT_REDIRECT_URL = "web:login"
 
 TEMPLATES = [

@@ -1,10 +1,11 @@
+"""The agent dashboard's URLs: sign-in here, each area in its own package (one owner each)."""
+
 from typing import Any
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from loket.demo import shop as demo
-from loket.web import views
 
 
 class LoginView(auth_views.LoginView):
@@ -24,5 +25,9 @@ app_name = "web"
 urlpatterns = [
     path("masuk/", LoginView.as_view(), name="login"),
     path("keluar/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.inbox, name="inbox"),
+    path("", include("loket.web.inbox.urls")),
+    path("tiket/", include("loket.web.tickets.urls")),
+    path("balasan/", include("loket.web.replies.urls")),
+    path("live/", include("loket.web.live.urls")),
+    path("kelola/", include("loket.web.manage.urls")),
 ]
