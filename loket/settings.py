@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "loket.contacts",
     "loket.channels",
     "loket.tickets",
+    "loket.notifications",
+    "loket.replies",
+    "loket.presence",
     "loket.api",
     "loket.web",
 ]

@@ -1,0 +1,1 @@
+// Live updates (SSE), presence and notifications: the live area fills this in.
