@@ -19,6 +19,7 @@ from django.utils import translation
 from loket.accounts.models import Role, Team, User
 from loket.channels.items import InboundMessage, Sender
 from loket.channels.models import Channel
+from loket.core import site
 from loket.tickets import services as tickets
 from loket.tickets.models import Ticket
 
@@ -110,6 +111,14 @@ def _default_language() -> Iterator[None]:
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_site_settings() -> Iterator[None]:
+    """The site settings are cached per process; a test's rolled-back row must not leak."""
+    site.clear_cache()
+    yield
+    site.clear_cache()
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from loket.channels.items import (
 from loket.channels.models import Channel
 from loket.contacts import services as contacts
 from loket.contacts.models import Contact, Identity
-from loket.core import clock
+from loket.core import clock, site
 from loket.core.rowinsert import insert
 from loket.core.sequences import next_value
 from loket.tickets import search
@@ -195,11 +195,11 @@ def _continue_or_open(
 
     In order: the ticket the message answers (headers, quoted number), the contact's unclosed
     ticket on this channel, its latest solved one. A solved ticket takes the message within
-    LOKET_REOPEN_DAYS (and reopens); a closed one never does. Automatic messages join a
+    the site's reopen period (and reopens); a closed one never does. Automatic messages join a
     solved ticket whatever its age and never change a status. When no ticket takes the
     message, a new one is opened, linked to the ticket it follows.
     """
-    window = timedelta(days=settings.LOKET_REOPEN_DAYS)
+    window = timedelta(days=site.reopen_days())  # from memory: no query per message
 
     def takes(ticket: Ticket) -> bool:
         if ticket.status in ACTIVE:
