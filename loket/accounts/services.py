@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from loket.accounts.models import Role, Team, User
+from loket.accounts.models import Availability, Role, Team, User
 from loket.audit import services as audit
 
 
@@ -71,3 +71,31 @@ def create_agent(
             data={"email": email, "role": role, "teams": [t.name for t in members]},
         )
     return user
+
+
+def set_availability(user: User, value: str) -> bool:
+    """Set the agent's availability (online / away / offline). Returns whether it changed.
+
+    A conditional UPDATE: setting the value the agent already has writes nothing and records
+    no event, so a switch clicked twice (or two tabs) leaves one entry in the log.
+    """
+    if value not in Availability.values:
+        raise ValidationError(
+            _("Unknown availability %(value)s; choose one of: %(values)s.")
+            % {"value": value, "values": ", ".join(Availability.values)}
+        )
+    with transaction.atomic():
+        changed = (
+            User.objects.filter(pk=user.pk).exclude(availability=value).update(availability=value)
+        )
+        if changed:
+            audit.append(
+                "agent.availability_changed",
+                actor=audit.actor_for(user),
+                subject_type="user",
+                subject_id=user.pk,
+                data={"availability": value},
+            )
+    user.availability = value
+    return bool(changed)
+
