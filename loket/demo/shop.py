@@ -32,7 +32,7 @@ from loket.contacts import services as contacts
 from loket.contacts.models import Identity
 from loket.core import clock
 from loket.core.phone import normalize_phone
-from loket.demo import script
+from loket.demo import replies, script
 from loket.demo.script import (
     Assign,
     Conversation,
@@ -168,6 +168,7 @@ class _Player:
                 )
                 user.teams.set([self.teams[t] for t in person.teams])
                 self.users[person.key] = user
+            replies.add(self.users)
             self.channels["whatsapp"] = Channel.objects.create(
                 kind=ChannelKind.WHATSAPP,
                 name=script.WHATSAPP_NAME,
