@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -99,3 +101,35 @@ def set_availability(user: User, value: str) -> bool:
     user.availability = value
     return bool(changed)
 
+
+def set_preferences(
+    user: User, *, language: str | None = None, time_zone: str | None = None
+) -> list[str]:
+    """Change the agent's interface language and/or time zone; None leaves one as it is.
+
+    Raises ValidationError for a language Loket does not speak or an unknown time zone.
+    Returns the names of the fields that changed (an event is recorded only then).
+    """
+    changes: dict[str, str] = {}
+    if language is not None and language != user.language:
+        if language not in {code for code, _name in settings.LANGUAGES}:
+            raise ValidationError(_("Unknown language: %s") % language, code="invalid_language")
+        changes["language"] = language
+    if time_zone is not None and time_zone != user.time_zone:
+        if time_zone not in zoneinfo.available_timezones():
+            raise ValidationError(_("Unknown time zone: %s") % time_zone, code="invalid_time_zone")
+        changes["time_zone"] = time_zone
+    if not changes:
+        return []
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(**changes)
+        audit.append(
+            "agent.preferences_changed",
+            actor=audit.actor_for(user),
+            subject_type="user",
+            subject_id=user.pk,
+            data=changes,
+        )
+    for field, value in changes.items():
+        setattr(user, field, value)
+    return sorted(changes)

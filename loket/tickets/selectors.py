@@ -15,10 +15,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 
-from loket.accounts.models import User
+from loket.accounts.models import Role, Team, User
 from loket.accounts.permissions import ticket_scope
 from loket.channels.models import Channel
 from loket.contacts.models import Identity
@@ -306,3 +318,69 @@ def ticket_row(number: int) -> Ticket:
     the caller has just been allowed to change (a change may take it out of the caller's view).
     """
     return with_row_relations(Ticket.objects.filter(number=number)).get()
+
+
+# --- inbox counts -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InboxCounts:
+    """How many tickets each inbox view holds for one user (what the left navigation shows).
+
+    ``mine``, ``unassigned``, ``open`` and the per-team and per-channel counts are of active
+    tickets (new, open, pending); ``pending`` and ``solved`` of that status.
+    """
+
+    mine: int
+    unassigned: int
+    open: int
+    pending: int
+    solved: int
+    # (team, active tickets) for the teams the user works in (every team for an admin).
+    teams: list[tuple[Team, int]]
+    # (channel, active tickets) for every channel.
+    channels: list[tuple[Channel, int]]
+
+
+def inbox_counts(user: User) -> InboxCounts:
+    """The counts of every inbox view in four queries (three for an admin), whatever the
+    number of tickets: one grouped count over the active and solved tickets the user may see,
+    the teams and the channels."""
+    active = [Status.NEW, Status.OPEN, Status.PENDING]
+    who = Case(
+        When(assignee_id=user.pk, then=Value(1)),
+        When(assignee__isnull=True, then=Value(0)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    groups = (
+        Ticket.objects.filter(ticket_scope(user), status__in=[*active, Status.SOLVED])
+        .annotate(who=who)
+        .values("status", "team_id", "channel_id", "who")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    mine = unassigned = open_ = pending = solved = 0
+    per_team: dict[int | None, int] = {}
+    per_channel: dict[int, int] = {}
+    for group in groups:
+        n = group["n"]
+        if group["status"] == Status.SOLVED:
+            solved += n
+            continue
+        if group["status"] == Status.PENDING:
+            pending += n
+        open_ += n
+        mine += n if group["who"] == 1 else 0
+        unassigned += n if group["who"] == 0 else 0
+        per_team[group["team_id"]] = per_team.get(group["team_id"], 0) + n
+        per_channel[group["channel_id"]] = per_channel.get(group["channel_id"], 0) + n
+    teams = list(Team.objects.all() if user.role == Role.ADMIN else user.teams.all())
+    channels = list(Channel.objects.order_by("name", "pk"))
+    return InboxCounts(
+        mine=mine,
+        unassigned=unassigned,
+        open=open_,
+        pending=pending,
+        solved=solved,
+        teams=[(team, per_team.get(team.pk, 0)) for team in teams],
+        channels=[(channel, per_channel.get(channel.pk, 0)) for channel in channels],
+    )

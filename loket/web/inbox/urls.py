@@ -6,4 +6,7 @@ app_name = "inbox"
 
 urlpatterns = [
     path("", views.inbox, name="index"),
+    path("baris/", views.rows, name="rows"),
+    path("massal/", views.bulk, name="bulk"),
+    path("preferensi/", views.preferences, name="preferences"),
 ]
