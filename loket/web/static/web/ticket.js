@@ -1,0 +1,190 @@
+// Ticket page behaviour: Ctrl/Cmd+Enter sends, @mentions in notes, chosen files listed,
+// refusals shown, the timeline kept scrolled to the newest message. No inline handlers (CSP);
+// everything is delegated from document, so conversations loaded by htmx work too.
+(function () {
+  "use strict";
+  if (window.loketTicket) { return; }
+  window.loketTicket = true;
+
+  function composerOf(el) { return el && el.closest ? el.closest("form[data-composer]") : null; }
+  function isNote(form) {
+    var checked = form.querySelector("input[name=mode]:checked");
+    return checked && checked.value === "note";
+  }
+  function human(bytes) {
+    if (bytes >= 1048576) { return (bytes / 1048576).toFixed(1) + " MB"; }
+    if (bytes >= 1024) { return Math.round(bytes / 1024) + " KB"; }
+    return bytes + " B";
+  }
+
+  function scrollTimelines(root) {
+    (root || document).querySelectorAll(".timeline").forEach(function (list) {
+      list.scrollTop = list.scrollHeight;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { scrollTimelines(document); });
+
+  // Keep the timeline at the bottom when new bubbles come in, unless the agent scrolled up.
+  var nearBottom = new WeakMap();
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var old = document.getElementById(event.detail.target && event.detail.target.id);
+    if (old && old.classList.contains("timeline")) {
+      nearBottom.set(document, old.scrollHeight - old.scrollTop - old.clientHeight < 80);
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.classList && elt.classList.contains("timeline")) {
+      if (nearBottom.get(document) !== false) { elt.scrollTop = elt.scrollHeight; }
+      return;
+    }
+    if (elt && elt.querySelector) {
+      var conv = elt.matches && elt.matches("[data-ticket]") ? elt : elt.querySelector("[data-ticket]");
+      if (conv) { scrollTimelines(conv); }
+      if (elt.matches && elt.matches("form[data-composer]")) {
+        scrollTimelines(elt.closest("[data-ticket]"));
+        var area = elt.querySelector("textarea[name=text]");
+        if (area && !elt.querySelector(".errors")) { area.focus(); }
+      }
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var t = event.detail.target;
+    if (t && t.classList && t.classList.contains("timeline")) { t.scrollTop = t.scrollHeight; }
+  });
+
+  // A refusal (403) or server error: say it in the conversation's toast.
+  document.addEventListener("htmx:responseError", function (event) {
+    var elt = event.detail.elt;
+    var conv = elt && elt.closest ? elt.closest("[data-ticket]") : null;
+    var toast = conv ? conv.querySelector("[data-toast]") : null;
+    if (!toast) { return; }
+    var text = event.detail.xhr.status === 403 ? event.detail.xhr.responseText : "";
+    toast.textContent = text || (document.documentElement.lang === "en"
+      ? "Something went wrong. Try again." : "Terjadi kesalahan. Coba lagi.");
+    window.setTimeout(function () { toast.textContent = ""; }, 5000);
+  });
+
+  // Tabs: the composer's look follows the radio (CSS :has); keep the class for older browsers.
+  document.addEventListener("change", function (event) {
+    var form = composerOf(event.target);
+    if (!form) { return; }
+    if (event.target.name === "mode") {
+      form.classList.toggle("is-note", isNote(form));
+      hideMentions(form);
+    }
+    if (event.target.type === "file") { listFiles(form, event.target); }
+  });
+
+  function listFiles(form, input) {
+    var out = form.querySelector("[data-files]");
+    var limit = parseInt(form.getAttribute("data-max-bytes"), 10) || 0;
+    var tooLarge = false;
+    out.textContent = "";
+    Array.prototype.forEach.call(input.files, function (file) {
+      var li = document.createElement("li");
+      li.textContent = file.name + " (" + human(file.size) + ")";
+      if (limit && file.size > limit) {
+        li.className = "too-large";
+        li.textContent += document.documentElement.lang === "en"
+          ? " — too large, the limit is " + human(limit)
+          : " — terlalu besar, batasnya " + human(limit);
+        tooLarge = true;
+      }
+      out.appendChild(li);
+    });
+    var send = form.querySelector("[data-send]");
+    if (send) { send.disabled = tooLarge; }
+  }
+
+  // Ctrl/Cmd+Enter sends; arrows/Enter/Tab/Escape drive the mention list when it is open.
+  document.addEventListener("keydown", function (event) {
+    var area = event.target;
+    if (!area || area.name !== "text") { return; }
+    var form = composerOf(area);
+    if (!form) { return; }
+    var list = form.querySelector("[data-mention-list]");
+    if (list && !list.hidden) {
+      var items = Array.prototype.slice.call(list.querySelectorAll("li"));
+      var current = items.findIndex(function (li) { return li.getAttribute("aria-selected") === "true"; });
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        var next = (current + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+        items.forEach(function (li, i) { li.setAttribute("aria-selected", i === next ? "true" : "false"); });
+        return;
+      }
+      if ((event.key === "Enter" || event.key === "Tab") && !event.ctrlKey && !event.metaKey && items.length) {
+        event.preventDefault();
+        pick(form, items[current < 0 ? 0 : current].getAttribute("data-handle"));
+        return;
+      }
+      if (event.key === "Escape") { hideMentions(form); return; }
+    }
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      var send = form.querySelector("[data-send]");
+      if (send && send.disabled) { return; }
+      if (form.requestSubmit) { form.requestSubmit(send || undefined); } else { send.click(); }
+    }
+  });
+
+  // @mentions: in a note, "@bu" asks the server for agents who may see this ticket.
+  var pending = null;
+  function mentionQuery(area) {
+    var before = area.value.slice(0, area.selectionStart);
+    var match = /(?:^|[\s(])@([\w.+-]{0,30})$/.exec(before);
+    return match ? match[1] : null;
+  }
+  function hideMentions(form) {
+    var list = form.querySelector("[data-mention-list]");
+    if (list) { list.hidden = true; list.textContent = ""; }
+  }
+  function pick(form, handle) {
+    var area = form.querySelector("textarea[name=text]");
+    var caret = area.selectionStart;
+    var before = area.value.slice(0, caret).replace(/@[\w.+-]*$/, "@" + handle + " ");
+    area.value = before + area.value.slice(caret);
+    area.selectionStart = area.selectionEnd = before.length;
+    hideMentions(form);
+    area.focus();
+  }
+  document.addEventListener("input", function (event) {
+    var area = event.target;
+    if (!area || area.name !== "text") { return; }
+    var form = composerOf(area);
+    if (!form || !isNote(form)) { return; }
+    var q = mentionQuery(area);
+    if (q === null) { hideMentions(form); return; }
+    if (pending) { pending.abort(); }
+    pending = new AbortController();
+    var url = form.getAttribute("data-mentions") + "?q=" + encodeURIComponent(q);
+    fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin", signal: pending.signal })
+      .then(function (r) { return r.ok ? r.json() : { agents: [] }; })
+      .then(function (data) {
+        var list = form.querySelector("[data-mention-list]");
+        list.textContent = "";
+        data.agents.forEach(function (agent, i) {
+          var li = document.createElement("li");
+          li.setAttribute("role", "option");
+          li.setAttribute("data-handle", agent.handle);
+          li.setAttribute("aria-selected", i === 0 ? "true" : "false");
+          var name = document.createElement("span");
+          name.textContent = agent.name;
+          var handle = document.createElement("span");
+          handle.className = "muted";
+          handle.textContent = "@" + agent.handle;
+          li.appendChild(name);
+          li.appendChild(handle);
+          list.appendChild(li);
+        });
+        list.hidden = data.agents.length === 0;
+      })
+      .catch(function () { /* superseded by a newer query */ });
+  });
+  document.addEventListener("mousedown", function (event) {
+    var li = event.target.closest ? event.target.closest("[data-mention-list] li") : null;
+    if (!li) { return; }
+    event.preventDefault();
+    pick(composerOf(li), li.getAttribute("data-handle"));
+  });
+})();
