@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
+from loket.accounts.models import Team, User
 from loket.audit import services as audit
 from loket.channels.items import InboundMessage, StatusUpdate
-from loket.channels.models import Channel, Delivery, DeliveryState
+from loket.channels.models import Channel, ChannelKind, Delivery, DeliveryState
 from loket.channels.registry import adapter_for
 from loket.core import clock
 
@@ -103,3 +107,94 @@ def _fail(delivery: Delivery, error: str) -> None:
 def replay(delivery_id: int) -> Delivery:
     """Parse a stored delivery again (after a fix), synchronously."""
     return process(delivery_id)
+
+
+# --- configuration (admins) -----------------------------------------------------------------
+_UNCHANGED: Any = object()
+
+
+def create_channel(
+    *,
+    kind: str,
+    name: str,
+    address: str = "",
+    team: Team | None = None,
+    config: Mapping[str, Any] | None = None,
+    enabled: bool = True,
+    actor: User | None,
+) -> Channel:
+    """Add a channel. The event names the settings given, never their values."""
+    if kind not in ChannelKind.values:
+        raise ValidationError(_("Unknown channel kind: %s") % kind)
+    name = " ".join(name.split())[:100] or address or kind
+    with transaction.atomic():
+        channel = Channel.objects.create(
+            kind=kind,
+            name=name,
+            address=address,
+            team=team,
+            config=dict(config or {}),
+            enabled=enabled,
+        )
+        audit.append(
+            "channel.created",
+            actor=audit.actor_for(actor),
+            subject_type="channel",
+            subject_id=channel.pk,
+            data={"kind": kind, "fields": sorted(["name", "address", "team", *(config or {})])},
+        )
+    return channel
+
+
+def update_channel(
+    channel: Channel,
+    *,
+    actor: User | None,
+    name: str | None = None,
+    address: str | None = None,
+    team: Team | None = _UNCHANGED,
+    config: Mapping[str, Any] | None = None,
+    enabled: bool | None = None,
+) -> Channel:
+    """Change a channel. ``config`` holds only the settings to change (others are kept).
+
+    The event lists the names of the fields that changed: never a value, so no secret ever
+    reaches the log.
+    """
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().get(pk=channel.pk)
+        changed: list[str] = []
+        if name is not None:
+            name = " ".join(name.split())[:100] or channel.address or channel.kind
+            if name != channel.name:
+                channel.name = name
+                changed.append("name")
+        if address is not None and address != channel.address:
+            channel.address = address
+            changed.append("address")
+        if team is not _UNCHANGED and (team.pk if team else None) != channel.team_id:
+            channel.team = team
+            changed.append("team")
+        if enabled is not None and enabled != channel.enabled:
+            channel.enabled = enabled
+            changed.append("enabled")
+        stored = dict(channel.config)
+        for key, value in (config or {}).items():
+            if stored.get(key) != value:
+                stored[key] = value
+                changed.append(key)
+        if not changed:
+            return channel
+        channel.config = stored
+        channel.save()
+        kind = "channel.changed"
+        if changed == ["enabled"]:
+            kind = "channel.enabled" if channel.enabled else "channel.disabled"
+        audit.append(
+            kind,
+            actor=audit.actor_for(actor),
+            subject_type="channel",
+            subject_id=channel.pk,
+            data={"fields": sorted(changed)},
+        )
+    return channel

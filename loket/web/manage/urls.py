@@ -1,5 +1,22 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from loket.web.manage.views import agents, channels, general, teams
 
 app_name = "manage"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", agents.index, name="index"),
+    path("agen/", agents.agent_list, name="agents"),
+    path("agen/undang/", agents.invite, name="invite"),
+    path("agen/<int:pk>/", agents.edit, name="agent"),
+    path("agen/<int:pk>/undang-lagi/", agents.resend, name="resend"),
+    path("agen/<int:pk>/nonaktifkan/", agents.deactivate, name="deactivate"),
+    path("agen/<int:pk>/aktifkan/", agents.reactivate, name="reactivate"),
+    path("tim/", teams.team_list, name="teams"),
+    path("tim/<int:pk>/", teams.edit, name="team"),
+    path("kanal/", channels.channel_list, name="channels"),
+    path("kanal/tambah/<slug:kind>/", channels.add, name="add_channel"),
+    path("kanal/<int:pk>/", channels.edit, name="channel"),
+    path("kanal/<int:pk>/aktif/", channels.toggle, name="toggle_channel"),
+    path("pengaturan/", general.settings_view, name="settings"),
+]

@@ -1,0 +1,1 @@
+"""Administration screens (admins only): agents, teams, channels, general settings."""
