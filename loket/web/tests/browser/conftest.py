@@ -34,6 +34,7 @@ try:
         Page,
         Response,
         ViewportSize,
+        expect,
         sync_playwright,
     )
 except ImportError:  # the module is skipped below with the reason
@@ -45,6 +46,7 @@ DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 360, "height": 740}
 # Playwright's own waits; a live update must arrive well inside this (the issue asks 2 s).
 TIMEOUT_MS = 10_000
+LIVE_STREAM = "/live/events"
 
 
 def why_not_run() -> str | None:
@@ -58,6 +60,25 @@ def why_not_run() -> str | None:
     if not CHROMIUM.exists():
         return f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
     return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep ``--dist loadgroup`` grouping the browser tests on pytest 9.2.
+
+    pytest-xdist 3.8 marks a grouped test by appending ``@group`` to ``item._nodeid``, which
+    pytest 9.2 no longer reads (node ids are structured now): the group is silently lost and
+    every worker starts its own server (pytest-dev/pytest-xdist#1386, fix in review as #1388).
+    This does what that fix does, for this directory's tests only; drop it with that release.
+    """
+    if not getattr(config.option, "loadgroup", False):  # set in xdist workers
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        marks = [m for m in item.iter_markers("xdist_group") if m.args]
+        if marks and "@" not in item.nodeid and hasattr(item, "_id"):
+            item._id = coerce_node_id(f"{item.nodeid}@{marks[0].args[0]}")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -75,6 +96,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
@@ -141,12 +163,13 @@ def open_as(
 ) -> Iterator[OpenAs]:
     """``open_as("wati")``: a new browser context signed in as Wati, on the inbox.
 
-    ``open_as("wati", phone=True)`` is a 360 px wide touch phone. At the end of the test,
+    ``open_as("wati", phone=True)`` is a 360 px wide touch phone; ``live=True`` returns once
+    the page's live stream (Server-Sent Events) is open. At the end of the test,
     any JavaScript error, CSP violation or server error the pages met fails the test.
     """
     opened = Opened()
 
-    def open_page(key: str, *, phone: bool = False, path: str = "/") -> Page:
+    def open_page(key: str, *, phone: bool = False, path: str = "/", live: bool = False) -> Page:
         options: dict[str, Any] = {
             "base_url": stack.url,
             "storage_state": signed_in_states(key),
@@ -160,7 +183,11 @@ def open_as(
         context.set_default_timeout(TIMEOUT_MS)
         opened.contexts.append(context)
         page = opened.watch(context.new_page())
-        page.goto(path)
+        if live:  # wait until the live stream answers, so no event can slip past
+            with page.expect_response(lambda r: LIVE_STREAM in r.url and r.status == 200):
+                page.goto(path)
+        else:
+            page.goto(path)
         return page
 
     yield open_page

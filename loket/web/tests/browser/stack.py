@@ -1,6 +1,6 @@
 """The real Loket stack for browser tests and screenshots: ``loket run`` on the demo shop.
 
-One throwaway SQLite data directory, the demo loaded through ``loket demo``, the demo email
+One throwaway SQLite data directory, the demo shop loaded (as ``loket demo`` does), the demo email
 channel pointed at an SMTP sink (aiosmtpd, in this process) so replies really go out, then
 ``loket run`` (web server, task worker, scheduler) on a free loopback port. Mail from
 customers comes in through ``loket email import``, as an MTA would hand it over.
@@ -72,6 +72,12 @@ class SmtpSink:
         return "250 Message accepted for delivery"
 
 
+def text_of(mail: EmailMessage) -> str:
+    """The plain-text body of a mail Loket sent."""
+    body = mail.get_body(preferencelist=("plain",))
+    return str(body.get_content()) if body is not None else ""
+
+
 @contextmanager
 def smtp_sink() -> Iterator[SmtpSink]:
     sink = SmtpSink()
@@ -91,9 +97,12 @@ def smtp_sink() -> Iterator[SmtpSink]:
         controller.stop()
 
 
-# Run inside ``loket shell`` on the data directory: the demo email channel sends through the sink.
-_POINT_AT_SINK = """
+# Run inside ``loket shell`` on the fresh data directory: what ``loket demo`` does, then the demo
+# email channel sends through the sink (one Django start instead of two).
+_SEED = """
 from loket.channels.models import Channel
+from loket.demo import shop
+shop.load()
 channel = Channel.objects.get(kind="email", address={address!r})
 channel.config = {{**channel.config, "smtp_host": "127.0.0.1", "smtp_port": {port},
                   "smtp_security": "none", "smtp_timeout": 5}}
@@ -155,12 +164,8 @@ def running_stack(base: Path) -> Iterator[Stack]:
     """The demo shop served by ``loket run`` from a data directory under ``base``."""
     data_dir = migrated_data_dir(base / "data")
     with smtp_sink() as sink:
-        run_checked(data_dir, "demo")
         run_checked(
-            data_dir,
-            "shell",
-            "-c",
-            _POINT_AT_SINK.format(address=DEMO_EMAIL_CHANNEL, port=sink.port),
+            data_dir, "shell", "-c", _SEED.format(address=DEMO_EMAIL_CHANNEL, port=sink.port)
         )
         port = free_port()
         running = Running(data_dir, "run", "--no-browser", "--no-migrate", "--port", str(port))

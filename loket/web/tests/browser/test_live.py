@@ -1,0 +1,50 @@
+"""Live: what arrives while agents look is on their screens within seconds, without a reload.
+
+New mail is imported with ``loket email import`` in another process, as an MTA would hand it
+over; the pages learn about it only through the live feed (Server-Sent Events).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from loket.web.tests.browser.conftest import OpenAs
+from loket.web.tests.browser.stack import Stack
+
+try:
+    from playwright.sync_api import expect
+except ImportError:
+    pytest.skip("Playwright is not installed", allow_module_level=True)
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+# A page that reloads loses this mark; a live update keeps it.
+MARK = "window.__loketNoReload = true"
+STILL_MARKED = "window.__loketNoReload === true"
+
+
+def test_new_messages_appear_live_for_other_agents(open_as: OpenAs, stack: Stack) -> None:
+    customer = stack.new_customer("Citra Kirana")
+    number = stack.mail_in(customer, "Kak, batik tulis yang biru masih ada?")
+
+    # Rina has the conversation open; Wati (another agent, her own browser) the inbox.
+    rina = open_as("rina", path=f"/tiket/{number}/", live=True)
+    wati = open_as("wati", live=True)
+    conversation = rina.locator(f'[data-ticket="{number}"]')
+    expect(conversation).to_be_visible()
+    expect(wati.locator("#ticket-list[data-live-inbox]")).to_be_visible()
+    for page in (rina, wati):
+        page.evaluate(MARK)
+
+    # The customer writes again: the same conversation, on Rina's screen.
+    text = "Sama yang ukuran XL ya kak, makasih"
+    assert stack.mail_in(customer, text) == number
+    expect(conversation.locator("[data-message-id]", has_text=text)).to_have_count(1)
+
+    # Someone new writes: a new row in Wati's inbox.
+    newcomer = stack.new_customer("Dodi Firmansyah")
+    new_number = stack.mail_in(newcomer, "Permisi, toko buka hari Minggu?")
+    expect(wati.locator(f'#ticket-list [data-ticket-row="{new_number}"]')).to_be_visible()
+
+    for page in (rina, wati):
+        assert page.evaluate(STILL_MARKED), f"{page.url} reloaded instead of updating live"
