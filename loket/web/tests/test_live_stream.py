@@ -10,13 +10,38 @@ from typing import Any, cast
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from django.db import connection
 from django.test import AsyncClient, Client
 
 from loket.accounts import services as accounts
 from loket.accounts.models import User
+from loket.audit import services as audit
 from loket.audit.services import events_after
 from loket.conftest import Shop
 from loket.web.live import feed
+
+
+@pytest.fixture(autouse=True)
+def _sealed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL events get their ``seq`` when sealed right after commit; a test's
+    transaction never commits, so seal each event as it is written (what commit would do).
+    On SQLite events are sealed at insert anyway."""
+    if connection.vendor != "postgresql":
+        return
+    write = audit._write
+
+    def write_and_seal(events: list[Any]) -> None:
+        write(events)
+        audit.seal()
+
+    monkeypatch.setattr(audit, "_write", write_and_seal)
+
+
+@pytest.fixture(autouse=True)
+def _short_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streams opened through the view poll fast and end soon, so a failing test fails fast."""
+    monkeypatch.setattr(feed, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(feed, "MAX_SECONDS", 5.0)
 
 
 @dataclass
