@@ -200,3 +200,16 @@ def test_a_ticket_budi_cannot_see_is_not_linked(shop: Shop) -> None:
     assert response.status_code == 422
     assert fresh(ticket).related.count() == 0
     assert change(shop.budi, ticket, "status", "solved")[0] == 200
+
+
+def test_the_side_panel_refreshes_with_the_header_for_live_updates(shop: Shop) -> None:
+    ticket = shop.whatsapp_from_dewi("Halo")
+    tickets.set_status(ticket, "pending", actor=shop.joko)  # someone else, elsewhere
+    html = (
+        client_for(shop.budi)
+        .get(reverse("web:tickets:side", args=[ticket.number]), headers=HTMX)
+        .content.decode()
+    )
+    assert '<option value="pending" selected>' in html
+    assert f'id="head-{ticket.number}" hx-swap-oob="true"' in html
+    assert "Tertunda" in html

@@ -155,7 +155,7 @@ def side_fragment(request: HttpRequest, number: int) -> HttpResponse:
     ticket = visible_detail(user, number)
     agents = list(User.objects.filter(is_active=True).order_by("name", "pk"))
     teams = list(Team.objects.order_by("name"))
-    return render(request, "web/tickets/side.html", side_context(user, ticket, agents, teams))
+    return render(request, "web/tickets/side_live.html", side_context(user, ticket, agents, teams))
 
 
 @login_required
