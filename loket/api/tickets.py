@@ -30,6 +30,7 @@ from loket.api.schemas import (
     TicketPatchIn,
 )
 from loket.contacts.models import Identity
+from loket.notifications import services as notifications
 from loket.tickets import selectors
 from loket.tickets import services as tickets
 from loket.tickets.models import Attachment, Message, Status, Ticket
@@ -226,9 +227,12 @@ def reply_to_ticket(request: HttpRequest, number: Number, payload: ReplyIn) -> H
     summary="Add an internal note",
 )
 def add_note(request: HttpRequest, number: Number, payload: NoteIn) -> HttpStatus[Message]:
-    """A note for agents only; it never leaves Loket."""
+    """A note for agents only; it never leaves Loket. Agents @mentioned by their handle (the
+    part of their email before "@") who may see the ticket are notified."""
     user, ticket = _visible(request, number)
-    message = tickets.add_note(ticket, user, payload.text)
+    with transaction.atomic():
+        message = tickets.add_note(ticket, user, payload.text)
+        notifications.notify_mentions(message)
     return HttpStatus(201, message)
 
 
