@@ -241,14 +241,17 @@ def search(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def macro_menu(request: HttpRequest, number: int) -> HttpResponse:
-    """The macros the agent may apply on this ticket (loaded when the menu first opens)."""
+    """The macros the agent may apply on this ticket, their replies filled in for it (loaded
+    when the menu first opens)."""
     user = _agent(request)
-    ticket = _ticket_or_404(user, number)
-    return render(
-        request,
-        "web/replies/macro_menu.html",
-        {"ticket": ticket, "macros": selectors.macros_for(user)},
-    )
+    ticket = selectors.ticket_for_rendering(user, number)
+    if ticket is None:
+        raise Http404
+    values = rendering.values_for(ticket, user)
+    macros = [
+        (macro, rendering.render(macro.body, values).text) for macro in selectors.macros_for(user)
+    ]
+    return render(request, "web/replies/macro_menu.html", {"ticket": ticket, "macros": macros})
 
 
 @login_required

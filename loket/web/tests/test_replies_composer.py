@@ -137,11 +137,17 @@ def test_composer_tools_render_a_macro_menu_without_inline_script(
 def test_macro_menu_lists_usable_macros(shop: Shop, dewi_ticket: Ticket) -> None:
     services.create_macro(shop.budi, MacroSpec(name="Milik Budi", status="pending"))
     services.create_macro(shop.wati, MacroSpec(name="Milik Wati", status="pending"))
-    services.create_macro(shop.joko, MacroSpec(name="Bersama", status="solved"), shared=True)
+    shared = services.create_macro(
+        shop.joko,
+        MacroSpec(name="Bersama", body="Siap Kak {{ contact.first_name }}", status="solved"),
+        shared=True,
+    )
     url = reverse("web:replies:macro_menu", args=[dewi_ticket.number])
     page = _client(shop.budi).get(url, headers=HTMX).content.decode()
     assert "Milik Budi" in page
     assert "Bersama" in page
+    assert "Siap Kak Dewi" in page  # the reply as it will be sent on this ticket
+    assert reverse("web:replies:apply_macro", args=[shared.pk, dewi_ticket.number]) in page
     assert "Milik Wati" not in page
     assert _client(shop.wati).get(url, headers=HTMX).status_code == 404
 
