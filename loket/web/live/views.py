@@ -97,7 +97,7 @@ def availability(request: HttpRequest) -> HttpResponse:
     except ValidationError:
         return HttpResponse(status=400)
     if request.headers.get("HX-Request"):
-        return render(request, "web/live/availability.html", {"user": user})
+        return render(request, "web/live/availability.html#switch", {"user": user})
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
         target = reverse("web:inbox:index")
