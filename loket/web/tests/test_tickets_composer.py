@@ -150,3 +150,12 @@ def test_an_agent_who_may_not_see_the_ticket_cannot_post_to_it(shop: Shop) -> No
     status, _html = send(shop.wati, ticket, mode="note", text="@budi lihat")
     assert status == 404
     assert ticket.messages.count() == 1
+
+
+def test_a_note_does_not_carry_files(shop: Shop) -> None:
+    ticket = shop.whatsapp_from_dewi("Halo")
+    doc = SimpleUploadedFile("catatan.txt", b"rahasia", content_type="text/plain")
+    status, html = send(shop.budi, ticket, mode="note", text="Lihat lampiran", files=[doc])
+    assert status == 422
+    assert "Catatan internal tidak bisa membawa berkas" in html
+    assert ticket.messages.count() == 1

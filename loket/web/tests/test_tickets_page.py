@@ -162,10 +162,11 @@ def _count(user: User, ticket: Ticket, *, htmx: bool) -> int:
     return len(queries)
 
 
-# The conversation fragment for an agent: session and user (2), ticket_detail (7: the user's
-# teams, ticket with row relations, tags, identities, messages, attachments, related), marking
-# its notifications read (1), agents and teams for the pickers (2), the timeline's events (1),
-# the customer's tickets (contact_detail: 5) and the permissions (2).
+# The conversation fragment for an agent: session and user (2); ticket_detail (7: the user's
+# teams, the ticket with its row relations, tags, identities, messages, attachments, related);
+# unread notifications looked for (1; marked read only when there are some); agents and teams
+# for the pickers (2); the timeline's events (1); the customer's tickets (contact_detail: 5);
+# the permissions (2).
 FRAGMENT_QUERIES = 20
 
 
