@@ -215,8 +215,8 @@ def macro_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     """The replies matching ``q`` with their text filled in for ``ticket`` (an htmx fragment
-    and what replies.js shows after "/"). Three queries: the ticket, the agent's teams when
-    checking it, and the replies."""
+    and what replies.js shows after "/"). Beyond the session's own: the agent's teams (for
+    the ticket's visibility), the ticket with its contact, and the replies."""
     user = _agent(request)
     ticket: Ticket | None = None
     number = request.GET.get("ticket", "").strip()
