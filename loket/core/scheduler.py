@@ -7,7 +7,8 @@ Jobs (dotted paths, imported when they first run, so this spine module depends o
 - seal the event log (PostgreSQL; SQLite seals in the writing transaction),
 - put outbound messages left in "sending" by a crashed worker back in the queue,
 - re-enqueue raw deliveries still "received" a minute after they arrived (a lost enqueue),
-- prune finished task results of the database task backend.
+- prune finished task results of the database task backend,
+- delete presence heartbeats (who is on which ticket) older than an hour.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class Scheduler:
             Job("requeue_stuck_messages", 30.0, _call("loket.tickets.services.requeue_stuck")),
             Job("requeue_received_deliveries", 30.0, self.requeue_received_deliveries),
             Job("prune_task_results", 3600.0, prune_task_results),
+            Job("forget_stale_presence", 3600.0, _call("loket.presence.services.forget_stale")),
         ]
 
     # --- leadership ---------------------------------------------------------------------------

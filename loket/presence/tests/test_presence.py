@@ -105,3 +105,13 @@ def test_whereabouts_is_the_most_recent_ticket_per_agent(shop: Shop) -> None:
         where = selectors.whereabouts([shop.sari.pk, shop.budi.pk])
     assert list(where) == [shop.sari.pk]
     assert (where[shop.sari.pk].ticket_number, where[shop.sari.pk].typing) == (second.number, True)
+
+
+def test_the_scheduler_clears_old_heartbeats(shop: Shop) -> None:
+    from loket.core.scheduler import Scheduler
+
+    ticket = shop.whatsapp_from_dewi("Halo")
+    with time_machine.travel(timezone.now() - timedelta(hours=3), tick=False):
+        services.beat(shop.joko, ticket, "viewing")
+    assert Scheduler(holder="test").tick(force=True)["forget_stale_presence"] == 1
+    assert not Presence.objects.exists()
