@@ -73,7 +73,8 @@
   document.addEventListener("click", function (event) {
     var target = event.target instanceof Element ? event.target : null;
     if (!target) return;
-    if (target.closest("[data-back]")) {
+    // The ticket page's own back link (.conv-back) goes back in place inside the inbox.
+    if (target.closest("[data-back]") || (isInbox() && list() && target.closest("#conversation .conv-back"))) {
       event.preventDefault();
       backToList();
       return;
