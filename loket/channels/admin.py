@@ -1,13 +1,16 @@
-"""Channels (configured here until each channel brings its own form) and raw deliveries."""
+"""Channels (their settings are edited on the dashboard's channel forms) and raw deliveries."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -15,6 +18,7 @@ from django.utils.translation import ngettext
 from loket.accounts.models import User
 from loket.audit import services as audit
 from loket.channels import services
+from loket.channels.forms import masked_config
 from loket.channels.models import Channel, Delivery, DeliveryState
 from loket.core.admin import ReadOnlyAdmin
 
@@ -40,13 +44,35 @@ class ChannelAdmin(admin.ModelAdmin[Channel]):
         "address",
         "team",
         "enabled",
-        "config",
+        "settings",
         "last_inbound_at",
         "last_error",
         "last_error_at",
         "created_at",
     )
-    readonly_fields = ("last_inbound_at", "last_error", "last_error_at", "created_at")
+    # The settings (with credentials) are edited on the dashboard's channel form, which never
+    # shows a secret back; here they are listed masked.
+    readonly_fields = ("settings", "last_inbound_at", "last_error", "last_error_at", "created_at")
+
+    @admin.display(description=_("Settings"))
+    def settings(self, obj: Channel) -> SafeString:
+        if obj.pk is None:
+            return SafeString("")
+        items = format_html_join(
+            "", "<li><code>{}</code>: {}</li>", sorted(masked_config(obj).items())
+        )
+        return format_html(
+            '<ul>{}</ul><a href="{}">{}</a>',
+            items,
+            reverse("web:manage:channel", args=[obj.pk]),
+            _("Change them on the dashboard"),
+        )
+
+    def get_fields(self, request: HttpRequest, obj: Channel | None = None) -> list[Any]:
+        fields = list(super().get_fields(request, obj))
+        if obj is None:  # a new channel may be given its settings as JSON once
+            fields[fields.index("settings")] = "config"
+        return fields
 
     def has_delete_permission(self, request: HttpRequest, obj: Channel | None = None) -> bool:
         return False  # tickets and deliveries keep pointing at it: disable it instead

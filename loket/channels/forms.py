@@ -116,3 +116,22 @@ class ChannelForm(forms.Form):
                 continue  # keep what is stored
             config[name] = value if value is not None else ""
         return config
+
+
+def masked_config(channel: Channel) -> dict[str, Any]:
+    """The channel's settings as they may be shown: secrets masked, whatever the kind.
+
+    A kind without a form masks every value of a key that looks like a credential.
+    """
+    try:
+        secret = set(form_for(channel.kind).secret_fields)
+    except UnknownChannelKind:
+        secret = set()
+    shown: dict[str, Any] = {}
+    for key, value in channel.config.items():
+        looks_secret = any(w in key for w in ("password", "secret", "token", "key"))
+        if key in secret or looks_secret:
+            shown[key] = mask(str(value or ""))
+        else:
+            shown[key] = value
+    return shown

@@ -70,6 +70,10 @@ class SettingsForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["default_language"]
         assert isinstance(field, forms.ChoiceField)  # noqa: S101 (declared above)
-        field.choices = [("", _("The server's setting")), *settings.LANGUAGES]
+        server = dict(settings.LANGUAGES).get(settings.LANGUAGE_CODE, settings.LANGUAGE_CODE)
+        field.choices = [
+            ("", _("The server's setting (%(language)s)") % {"language": server}),
+            *settings.LANGUAGES,
+        ]
         reopen = self.fields["reopen_days"]
         reopen.widget.attrs["placeholder"] = str(settings.LOKET_REOPEN_DAYS)

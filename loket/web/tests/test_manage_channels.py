@@ -244,3 +244,19 @@ def test_the_channel_team_routes_new_conversations(shop: Shop) -> None:
     ticket = shop.email_from_rudi("Kak, batik tulis motif parang ada?")
 
     assert ticket.team == shop.sales
+
+
+def test_the_django_admin_lists_the_settings_with_secrets_masked(
+    shop: Shop, admin_client: Client
+) -> None:
+    signed_in(shop.sari).post(
+        reverse("web:manage:add_channel", args=["whatsapp"]), whatsapp_form(shop)
+    )
+    channel = Channel.objects.get(name="WA Pengiriman")
+
+    page = admin_client.get(f"/admin/channels/channel/{channel.pk}/change/").content.decode()
+
+    assert "109876543210987" in page
+    assert "••••9876" in page
+    assert not secrets_in(page)
+    assert reverse("web:manage:channel", args=[channel.pk]) in page
