@@ -51,6 +51,9 @@ class Viewer:
     user_id: int
     scope: Q
     sees_agents: bool
+    # The agent's teams: a ticket moved away from one of them is news to them (it leaves
+    # their inbox) although they no longer see the ticket.
+    team_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ def viewer(user_id: int) -> Viewer | None:
         user_id=user.pk,
         scope=ticket_scope(user),
         sees_agents=user.role in {Role.ADMIN, Role.SUPERVISOR},
+        team_ids=tuple(user.teams.values_list("pk", flat=True)),
     )
 
 
@@ -113,6 +117,11 @@ def visible_after(who: Viewer, cursor: int, *, limit: int = BATCH, window: int =
     upto = min(top, cursor + window)
     tickets = Ticket.objects.filter(who.scope, pk=OuterRef("ticket_id"))
     about = Q(ticket_id__isnull=False, visible_number__isnull=False)
+    # Taken out of the agent's view: from their team, or from them as its assignee. They get
+    # the ids (which they had) so their inbox drops the row and an open page says so.
+    about |= Q(kind="ticket.assigned", data__from=who.user_id)
+    if who.team_ids:
+        about |= Q(kind="ticket.team_changed", data__from__in=list(who.team_ids))
     if who.sees_agents:
         about |= Q(kind__in=AGENT_KINDS)
     rows = (

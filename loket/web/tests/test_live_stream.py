@@ -345,3 +345,33 @@ def test_a_bad_cursor_is_ignored(shop: Shop, after: str) -> None:
 
     [message] = parse(async_to_sync(first_message)())
     assert (message.event, message.id) == ("ready", str(head()))
+
+
+def test_a_ticket_moved_out_of_an_agents_view_is_news_to_them(shop: Shop) -> None:
+    from loket.tickets import services as tickets
+
+    ticket = shop.whatsapp_from_dewi("Halo")  # Penjualan: Budi sees it
+    tickets.assign(ticket, shop.budi, actor=shop.joko)
+    cursor = head()
+    tickets.set_team(ticket, shop.shipping, actor=shop.joko)  # still Budi's (assignee)
+    tickets.assign(ticket, shop.wati, actor=shop.joko)  # now out of Budi's view
+
+    events = ticket_events(run_stream(shop.budi, cursor, polls=1))
+    assert [(m.event, m.data and m.data["ticket_id"]) for m in events] == [
+        ("ticket.team_changed", ticket.pk),
+        ("ticket.assigned", ticket.pk),
+    ]
+    # Wati sees both: the ticket is her team's now.
+    assert len(ticket_events(run_stream(shop.wati, cursor, polls=1))) == 2
+
+
+def test_a_ticket_moved_to_another_team_leaves_the_old_teams_inbox(shop: Shop) -> None:
+    from loket.tickets import services as tickets
+
+    ticket = shop.whatsapp_from_dewi("Halo")  # Penjualan, unassigned
+    cursor = head()
+    tickets.set_team(ticket, shop.shipping, actor=shop.joko)
+    events = ticket_events(run_stream(shop.budi, cursor, polls=1))
+    assert [(m.event, m.data and m.data["ticket_id"]) for m in events] == [
+        ("ticket.team_changed", ticket.pk)
+    ]
