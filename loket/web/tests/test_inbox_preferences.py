@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from asgiref.sync import async_to_sync
 from django.core.exceptions import ValidationError
-from django.test import Client
+from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -111,3 +112,18 @@ def test_relative_times_turn_into_dates() -> None:
             assert loket_ui.relative(now - timedelta(days=400)) == "26 Jan 2025"
     finally:
         timezone.deactivate()
+
+
+def test_the_agents_language_also_applies_to_requests_served_asynchronously(shop: Shop) -> None:
+    accounts.set_preferences(shop.budi, language="en")
+
+    async def fetch() -> str:
+        client = AsyncClient()
+        await client.aforce_login(shop.budi)
+        response = await client.get(reverse("web:inbox:index"))
+        assert response.status_code == 200
+        return response.content.decode()
+
+    html = async_to_sync(fetch)()
+    assert '<html lang="en">' in html
+    assert "Unassigned" in html
