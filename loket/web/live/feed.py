@@ -15,11 +15,12 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db import connection
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
 
 from loket.accounts.models import Role, User
 from loket.accounts.permissions import ticket_scope
@@ -54,6 +55,7 @@ class Viewer:
     # The agent's teams: a ticket moved away from one of them is news to them (it leaves
     # their inbox) although they no longer see the ticket.
     team_ids: tuple[int, ...] = ()
+    statement: Statement | None = None
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,13 @@ def viewer(user_id: int) -> Viewer | None:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
         return None
-    return Viewer(
+    who = Viewer(
         user_id=user.pk,
         scope=ticket_scope(user),
         sees_agents=user.role in {Role.ADMIN, Role.SUPERVISOR},
         team_ids=tuple(user.teams.values_list("pk", flat=True)),
     )
+    return replace(who, statement=compile_statement(who))
 
 
 def head() -> int:
@@ -104,6 +107,74 @@ class Batch:
     more: bool
 
 
+# Stand-ins for the cursor and the window's end while a viewer's statement is compiled; the
+# compiled parameters hold each exactly once, and each poll puts the real values in.
+_CURSOR = -7_100_000_001
+_UPTO = -7_100_000_002
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One viewer's feed query, compiled once: the ORM takes ~2 ms to compile it and the
+    database ~0.1 ms to run it, and a stream runs it every second while events come in."""
+
+    sql: str
+    params: tuple[Any, ...]
+    cursor_at: int
+    upto_at: int
+
+    def rows(self, cursor: int, upto: int) -> list[dict[str, Any]]:
+        params = list(self.params)
+        params[self.cursor_at] = cursor
+        params[self.upto_at] = upto
+        with connection.cursor() as db:
+            db.execute(self.sql, params)
+            names = [column[0] for column in db.description]
+            return [dict(zip(names, row, strict=True)) for row in db.fetchall()]
+
+
+def _query(who: Viewer, cursor: int, upto: int, limit: int) -> QuerySet[Any, Any]:
+    tickets = Ticket.objects.filter(who.scope, pk=OuterRef("ticket_id"))
+    about = Q(ticket_id__isnull=False, visible_number__isnull=False)
+    # Taken out of the agent's view: from their team, or from them as its assignee. They get
+    # the ids (which they had) so their inbox drops the row and an open page says so.
+    about |= Q(kind="ticket.assigned", data__from=who.user_id)
+    if who.team_ids:
+        about |= Q(kind="ticket.team_changed", data__from__in=list(who.team_ids))
+    if who.sees_agents:
+        about |= Q(kind__in=AGENT_KINDS)
+    return (
+        Event.objects.filter(seq__gt=cursor, seq__lte=upto)
+        .annotate(
+            visible_number=Subquery(tickets.values("number")[:1]),
+            visible_assignee=Subquery(tickets.values("assignee_id")[:1]),
+        )
+        .filter(about)
+        .order_by("seq")
+        .values("seq", "kind", "ticket_id", "visible_number", "visible_assignee", "subject_id")
+        .annotate(availability=F("data__availability"))[:limit]
+    )
+
+
+def compile_statement(who: Viewer, limit: int = BATCH) -> Statement:
+    qs = _query(who, _CURSOR, _UPTO, limit)
+    sql, params = qs.query.get_compiler(using=qs.db).as_sql()
+    at_cursor = [i for i, value in enumerate(params) if value == _CURSOR]
+    at_upto = [i for i, value in enumerate(params) if value == _UPTO]
+    if len(at_cursor) != 1 or len(at_upto) != 1:  # pragma: no cover - a Django change
+        raise RuntimeError("the feed query's parameters changed shape")
+    return Statement(sql, tuple(params), at_cursor[0], at_upto[0])
+
+
+def _availability(value: Any) -> str | None:
+    """The JSON value as the database hands it over (SQLite: text; PostgreSQL: JSON text)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.startswith('"'):
+        return str(json.loads(value))
+    return str(value)
+
+
 def visible_after(who: Viewer, cursor: int, *, limit: int = BATCH, window: int = WINDOW) -> Batch:
     """Events after ``cursor`` that ``who`` may see, oldest first, and the new cursor.
 
@@ -115,37 +186,18 @@ def visible_after(who: Viewer, cursor: int, *, limit: int = BATCH, window: int =
     if top <= cursor:
         return Batch([], cursor, more=False)
     upto = min(top, cursor + window)
-    tickets = Ticket.objects.filter(who.scope, pk=OuterRef("ticket_id"))
-    about = Q(ticket_id__isnull=False, visible_number__isnull=False)
-    # Taken out of the agent's view: from their team, or from them as its assignee. They get
-    # the ids (which they had) so their inbox drops the row and an open page says so.
-    about |= Q(kind="ticket.assigned", data__from=who.user_id)
-    if who.team_ids:
-        about |= Q(kind="ticket.team_changed", data__from__in=list(who.team_ids))
-    if who.sees_agents:
-        about |= Q(kind__in=AGENT_KINDS)
-    rows = (
-        Event.objects.filter(seq__gt=cursor, seq__lte=upto)
-        .annotate(
-            visible_number=Subquery(tickets.values("number")[:1]),
-            visible_assignee=Subquery(tickets.values("assignee_id")[:1]),
-        )
-        .filter(about)
-        .order_by("seq")
-        .values("seq", "kind", "ticket_id", "visible_number", "visible_assignee", "subject_id")
-        .annotate(availability=F("data__availability"))[:limit]
-    )
+    statement = who.statement if limit == BATCH and who.statement else compile_statement(who, limit)
     events = [
         FeedEvent(
-            seq=row["seq"] or 0,  # seq > cursor: never null here
+            seq=row["seq"],
             kind=row["kind"],
             ticket_id=row["ticket_id"],
             ticket_number=row["visible_number"],
             assignee_id=row["visible_assignee"],
             agent_id=None if row["ticket_id"] else row["subject_id"],
-            availability=None if row["ticket_id"] else row["availability"],
+            availability=None if row["ticket_id"] else _availability(row["availability"]),
         )
-        for row in rows
+        for row in statement.rows(cursor, upto)
     ]
     if len(events) == limit:
         return Batch(events, events[-1].seq, more=True)
