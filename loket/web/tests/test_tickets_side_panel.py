@@ -50,7 +50,8 @@ def test_a_status_that_cannot_follow_is_refused_inline(shop: Shop) -> None:
     tickets.set_status(ticket, "closed", actor=shop.sari)
     status, html = change(shop.budi, ticket, "status", "open")
     assert status == 422
-    assert 'class="errors"' in html
+    # Said in the header, which stays in view even when the details panel is folded away.
+    assert '<ul class="errors conv-errors" role="alert">' in html
     assert fresh(ticket).status == "closed"
 
 

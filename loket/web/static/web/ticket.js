@@ -65,6 +65,24 @@
     window.setTimeout(function () { toast.textContent = ""; }, 5000);
   });
 
+  // A narrow conversation keeps its details (side panel) behind a button; the open state sits
+  // on the conversation, so the panel stays open when htmx swaps it after a change.
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest ? event.target.closest("[data-details-open]") : null;
+    var closer = event.target.closest ? event.target.closest("[data-details-close]") : null;
+    var conv = (opener || closer) ? (opener || closer).closest("[data-ticket]") : null;
+    if (!conv) { return; }
+    event.preventDefault();
+    conv.classList.toggle("details-open", Boolean(opener));
+    var target = opener ? conv.querySelector(".conv-side select, .conv-side button") : conv.querySelector("[data-details-open]");
+    if (target) { target.focus(); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var conv = document.querySelector("[data-ticket].details-open");
+    if (conv) { conv.classList.remove("details-open"); }
+  });
+
   // Tabs: the composer's look follows the radio (CSS :has); keep the class for older browsers.
   document.addEventListener("change", function (event) {
     var form = composerOf(event.target);
