@@ -104,3 +104,9 @@ def test_mark_all_read(shop: Shop) -> None:
     wati = client_for(shop.wati)
     assert wati.get(reverse("web:tickets:notifications")).status_code == 200
     assert "data-unread" not in wati.get(reverse("web:tickets:bell")).content.decode()
+
+
+def test_every_page_has_the_bell_in_its_top_bar(shop: Shop) -> None:
+    html = client_for(shop.wati).get(reverse("web:inbox:index")).content.decode()
+    assert f'hx-get="{reverse("web:tickets:bell")}"' in html
+    assert "data-live-notifications" in html
