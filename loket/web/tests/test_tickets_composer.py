@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -159,3 +162,26 @@ def test_a_note_does_not_carry_files(shop: Shop) -> None:
     assert status == 422
     assert "Catatan internal tidak bisa membawa berkas" in html
     assert ticket.messages.count() == 1
+
+
+def test_the_composer_tells_how_long_the_whatsapp_window_stays_open(shop: Shop) -> None:
+    start = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        ticket = shop.whatsapp_from_dewi("Halo kak")
+    budi = client_for(shop.budi)
+    url = reverse("web:tickets:detail", args=[ticket.number])
+    with time_machine.travel(start + timedelta(hours=20, minutes=48), tick=False):
+        html = budi.get(url).content.decode()
+    assert "Jendela WhatsApp tertutup dalam 3 jam 12 mnt" in html
+    with time_machine.travel(start + timedelta(hours=25), tick=False):
+        html = budi.get(url).content.decode()
+    assert "data-whatsapp-window" in html
+    assert "is-closed" in html
+    # Email tickets have no such window.
+    mail = shop.email_from_rudi("Halo")
+    assert (
+        "data-whatsapp-window"
+        not in client_for(shop.wati)
+        .get(reverse("web:tickets:detail", args=[mail.number]))
+        .content.decode()
+    )

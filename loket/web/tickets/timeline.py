@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -149,3 +149,35 @@ def failure_advice(message: Message) -> str:
     if code == "smtp_not_configured":
         return _("Ask an admin to set up sending for this channel, then send again.")
     return _("Try again later, or answer on another address of this customer.")
+
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+def whatsapp_window(ticket: Ticket, now: datetime) -> tuple[str, bool]:
+    """The WhatsApp 24-hour customer service window, in words, and whether it is open.
+
+    Free-form WhatsApp messages reach the customer only within 24 hours of their last
+    message; after that only approved templates do. Empty for tickets of other channels.
+    """
+    if ticket.channel.kind != "whatsapp":
+        return "", True
+    last = max(
+        (
+            m.created_at
+            for m in ticket.messages.all()
+            if m.direction == Direction.INBOUND and m.channel_id == ticket.channel_id
+        ),
+        default=None,
+    )
+    if last is None or now >= last + WHATSAPP_WINDOW:
+        return _(
+            "The WhatsApp window is closed: the customer has not written for 24 hours, so a "
+            "free reply will not arrive. Answer by email or send a template."
+        ), False
+    left = last + WHATSAPP_WINDOW - now
+    hours, minutes = divmod(int(left.total_seconds() // 60), 60)
+    return _("WhatsApp window closes in %(hours)d h %(minutes)d min") % {
+        "hours": hours,
+        "minutes": minutes,
+    }, True

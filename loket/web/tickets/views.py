@@ -16,6 +16,7 @@ from loket.accounts.models import Team, User
 from loket.accounts.permissions import can_assign, can_reassign, can_view
 from loket.contacts import selectors as contacts
 from loket.contacts.models import Identity
+from loket.core import clock
 from loket.notifications import services as notifications
 from loket.tickets import selectors
 from loket.tickets.models import Attachment, Direction, Priority, Status, Ticket
@@ -113,8 +114,11 @@ def page_context(
     context.update(side_context(user, ticket, context["agents"], context["teams"]))
     identities = list(ticket.contact.identities.all())
     chosen = default_identity(ticket)
+    window, window_open = timeline.whatsapp_window(ticket, clock.now())
     context.update(
         {
+            "window": window,
+            "window_open": window_open,
             "identities": identities,
             "form": form,
             "chosen_identity": chosen.pk if chosen else None,
