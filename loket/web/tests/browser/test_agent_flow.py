@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from loket.web.tests.browser.conftest import OpenAs, sign_in
+from loket.web.tests.browser.conftest import MARK, STILL_MARKED, OpenAs, sign_in
 from loket.web.tests.browser.stack import Stack, text_of
 
 try:
@@ -46,7 +46,8 @@ def test_sign_in_open_reply_sent_and_solve(new_page: Callable[[], Page], stack: 
     ticket = page.locator(f'[data-ticket="{number}"]')
     expect(ticket).to_have_attribute("data-live-ticket", re.compile(r"^\d+$"))
 
-    # Reply.
+    # Reply: the conversation updates in place (a reload would lose this mark).
+    page.evaluate(MARK)
     text = f"Halo Kak Ani, paketnya sedang kami cek ke kurir ya. [{uuid.uuid4().hex[:8]}]"
     form = ticket.locator("form[data-composer]")
     form.locator("textarea[name=text]").fill(text)
@@ -64,7 +65,7 @@ def test_sign_in_open_reply_sent_and_solve(new_page: Callable[[], Page], stack: 
     # Mark solved from the side panel; it holds after a reload.
     ticket.locator("select[name=status]").select_option("solved")
     expect(ticket.locator("select[name=status]")).to_have_value("solved")
-    page.wait_for_load_state("networkidle")
+    assert page.evaluate(STILL_MARKED), "replying or solving reloaded the page"
     page.goto(f"/tiket/{number}/")
     expect(page.locator(f'[data-ticket="{number}"] select[name=status]')).to_have_value("solved")
 
@@ -76,12 +77,14 @@ def test_ctrl_enter_sends_from_the_composer(open_as: OpenAs, stack: Stack) -> No
     textarea = ticket.locator("form[data-composer] textarea[name=text]")
 
     text = f"Ongkir ke Medan Rp 38.000 ya kak. [{uuid.uuid4().hex[:8]}]"
+    page.evaluate(MARK)
     textarea.click()
     textarea.press_sequentially(text)
     page.keyboard.press("Control+Enter")
 
     expect(ticket.locator("[data-message-id]", has_text=text)).to_have_count(1)
     expect(textarea).to_have_value("")
+    assert page.evaluate(STILL_MARKED), "sending reloaded the page"
     # Enter alone is a new line, not a send.
     textarea.press_sequentially("baris satu")
     page.keyboard.press("Enter")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from loket.web.tests.browser.conftest import OpenAs
+from loket.web.tests.browser.conftest import MARK, STILL_MARKED, OpenAs
 from loket.web.tests.browser.stack import Stack
 
 try:
@@ -17,10 +17,6 @@ except ImportError:
     pytest.skip("Playwright is not installed", allow_module_level=True)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-
-# A page that reloads loses this mark; a live update keeps it.
-MARK = "window.__loketNoReload = true"
-STILL_MARKED = "window.__loketNoReload === true"
 
 
 def test_new_messages_appear_live_for_other_agents(open_as: OpenAs, stack: Stack) -> None:
