@@ -12,10 +12,11 @@ Times are shown in the active time zone: the agent's own (loket.web.middleware).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django import template
 from django.urls import NoReverseMatch, reverse
-from django.utils import dateformat, timezone
+from django.utils import dateformat, timezone, translation
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -135,6 +136,12 @@ def channel_label(kind: str) -> str:
 @register.simple_tag
 def channel_icon(kind: str, size: int = 18) -> SafeString:
     """The channel's mark as inline SVG, labelled for screen readers."""
+    return _icon(kind, size, translation.get_language() or "")
+
+
+@lru_cache(maxsize=64)
+def _icon(kind: str, size: int, language: str) -> SafeString:
+    """One SVG per kind, size and language: an inbox page shows the same few many times."""
     path = _ICONS.get(kind, _ICONS["other"])
     label = channel_label(kind)
     return format_html(
