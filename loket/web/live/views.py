@@ -96,11 +96,11 @@ def availability(request: HttpRequest) -> HttpResponse:
         accounts.set_availability(user, request.POST.get("availability", ""))
     except ValidationError:
         return HttpResponse(status=400)
-    if request.headers.get("HX-Request"):
-        return render(request, "web/live/availability.html#switch", {"user": user})
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
         target = reverse("web:inbox:index")
+    if request.headers.get("HX-Request"):
+        return render(request, "web/live/availability.html#switch", {"user": user, "next": target})
     return redirect(target)
 
 

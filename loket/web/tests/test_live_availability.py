@@ -22,13 +22,16 @@ def signed_in(user: User) -> Client:
 def test_an_agent_goes_online_from_the_top_bar(shop: Shop) -> None:
     budi = signed_in(shop.budi)
     response = budi.post(
-        "/live/availability/", {"availability": "online"}, headers={"HX-Request": "true"}
+        "/live/availability/",
+        {"availability": "online", "next": "/?view=mine"},
+        headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith("<form")  # just the switch, swapped in place
     assert 'data-availability="online"' in html
     assert '<option value="online" selected>' in html
+    assert 'name="next" value="/?view=mine"' in html  # still the page it sits on
     shop.budi.refresh_from_db()
     assert shop.budi.availability == "online"
     event = Event.objects.get(kind="agent.availability_changed")
