@@ -2,8 +2,9 @@
 
 A stream polls the log about once a second. An idle poll is one index lookup (the head of the
 chain); only when the head moved does it read the new events, with the permission filter in
-the same query (a correlated lookup of each event's ticket in the agent's ticket scope). The
-cursor advances past events the agent may not see, so they are never scanned twice.
+the same query (a correlated lookup of each event's ticket in the agent's ticket scope),
+compiled once per agent and refreshed with their rights at every heartbeat. The cursor
+advances past events the agent may not see, so they are never scanned twice.
 
 Only ids travel: the kind of change, the ticket's id and number, and its assignee (for the
 agent's own notifications). Pages fetch what they show through their own permission checks.
