@@ -113,3 +113,17 @@ def agents_overview(viewer: User) -> list[AgentRow]:
     ]
     rows.sort(key=lambda r: order.get(r.agent.availability, 3))
     return rows
+
+
+def changed_around(user_id: int, since: datetime) -> list[tuple[int, int]]:
+    """(ticket id, number) of the tickets the agent has open where another agent's heartbeat
+    changed after ``since``: what the agent's live stream tells their page. One query."""
+    now = clock.now()
+    mine = Presence.objects.filter(user_id=user_id, updated_at__gte=now - FRESH).values("ticket_id")
+    rows = (
+        Presence.objects.filter(ticket_id__in=mine, updated_at__gt=since)
+        .exclude(user_id=user_id)
+        .values_list("ticket_id", "ticket__number")
+        .distinct()
+    )
+    return sorted(rows)

@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -26,6 +27,8 @@ from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
 from loket.accounts.models import Role, User
 from loket.accounts.permissions import ticket_scope
 from loket.audit.models import Event
+from loket.core import clock as wall_clock
+from loket.presence import selectors as presence_selectors
 from loket.tickets.models import Ticket
 
 POLL_SECONDS = 1.0
@@ -41,6 +44,9 @@ WINDOW = 1000
 # A browser further behind than this (back from a long sleep) is told to reload what it shows
 # instead of being fed the whole gap.
 MAX_CATCHUP = 5000
+
+# How often a stream looks for colleagues' heartbeats on the tickets its agent has open.
+PRESENCE_SECONDS = 2.0
 
 # Events about agents, shown to those who watch over them (the agents page).
 AGENT_KINDS = ("agent.availability_changed",)
@@ -205,6 +211,20 @@ def visible_after(who: Viewer, cursor: int, *, limit: int = BATCH, window: int =
     return Batch(events, upto, more=upto < top)
 
 
+def presence_changes(user_id: int, since: datetime) -> list[str]:
+    """Messages (without id: presence is not in the event log) for the tickets the agent has
+    open where a colleague's heartbeat changed since ``since``."""
+    return [
+        "event: presence\ndata: "
+        + json.dumps(
+            {"kind": "presence", "ticket_id": ticket_id, "ticket_number": number},
+            separators=(",", ":"),
+        )
+        + "\n\n"
+        for ticket_id, number in presence_selectors.changed_around(user_id, since)
+    ]
+
+
 def sse(event: FeedEvent) -> str:
     data = json.dumps(event.payload(), separators=(",", ":"))
     return f"id: {event.seq}\nevent: {event.kind}\ndata: {data}\n\n"
@@ -217,6 +237,7 @@ async def stream(
     poll: float | None = None,
     heartbeat: float | None = None,
     max_duration: float | None = None,
+    presence: float | None = None,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> AsyncIterator[str]:
@@ -229,11 +250,13 @@ async def stream(
     poll = POLL_SECONDS if poll is None else poll
     heartbeat = HEARTBEAT_SECONDS if heartbeat is None else heartbeat
     max_duration = MAX_SECONDS if max_duration is None else max_duration
+    presence = PRESENCE_SECONDS if presence is None else presence
     who = await sync_to_async(viewer)(user_id)
     if who is None:
         return
     top = await sync_to_async(head)()
-    started = last_beat = clock()
+    started = last_beat = last_presence = clock()
+    presence_since = wall_clock.now()
     # First the reconnection delay and the cursor, so the browser has a Last-Event-ID to
     # resume from even if nothing happens before the stream ends.
     kind = "ready"
@@ -250,6 +273,11 @@ async def stream(
         for event in batch.events:
             yield sse(event)
         now = clock()
+        if now - last_presence >= presence:
+            last_presence, checked = now, wall_clock.now()
+            for message in await sync_to_async(presence_changes)(user_id, presence_since):
+                yield message
+            presence_since = checked
         if now - started >= max_duration:
             yield f"id: {cursor}\n\n"
             return

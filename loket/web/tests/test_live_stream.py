@@ -375,3 +375,25 @@ def test_a_ticket_moved_to_another_team_leaves_the_old_teams_inbox(shop: Shop) -
     assert [(m.event, m.data and m.data["ticket_id"]) for m in events] == [
         ("ticket.team_changed", ticket.pk)
     ]
+
+
+def test_a_colleague_starting_to_type_is_pushed_to_agents_on_that_ticket(shop: Shop) -> None:
+    from loket.presence import services as presence
+
+    ticket = shop.whatsapp_from_dewi("Halo")
+    other = shop.email_from_rudi("Paket")
+    presence.beat(shop.budi, ticket, "viewing")  # Budi has the ticket open
+    presence.beat(shop.sari, other, "viewing")  # Sari another one
+
+    def joko_types() -> None:
+        presence.beat(shop.joko, ticket, "typing")
+
+    budi = run_stream(shop.budi, None, polls=4, between=joko_types)
+    pushed = [m for m in budi if m.event == "presence"]
+    assert [m.data for m in pushed] == [
+        {"kind": "presence", "ticket_id": ticket.pk, "ticket_number": ticket.number}
+    ]
+    assert all(m.id is None for m in pushed)  # not in the event log: the cursor stays
+
+    sari = run_stream(shop.sari, None, polls=4, between=joko_types)
+    assert [m for m in sari if m.event == "presence"] == []  # not on that ticket

@@ -8,7 +8,8 @@
 //   [data-live-any]                   refreshed on every ticket event (counts, badges)
 //   [data-live-agents]                refreshed when an agent's availability changes
 //   [data-ticket="<number>"]          the open ticket: presence heartbeats are sent for it
-//   [data-presence="<number>"]        the "who else is here" line ('loket:presence')
+//   [data-presence="<number>"]        the "who else is here" line ('loket:presence'), pushed
+//                                     by the stream's 'presence' events
 //   form[data-composer] textarea      typing there sends a "typing" heartbeat
 //   [data-live-notify]                the button that turns notifications on and off
 // Every event is also dispatched on document as a 'loket:event' CustomEvent (detail: data).
@@ -59,7 +60,7 @@
     "message.delivered", "message.read", "message.delivery_failed", "message.status_changed",
     "note.added", "ticket.status_changed", "ticket.assigned", "ticket.team_changed",
     "ticket.priority_changed", "ticket.tags_changed", "ticket.linked", "macro.applied",
-    "notification.created", "agent.availability_changed", "resync", "ready"
+    "notification.created", "agent.availability_changed", "presence", "resync", "ready"
   ];
 
   function handle(event) {
@@ -70,6 +71,10 @@
     if (!data.kind) data.kind = event.type;
     if (event.type === "ready") {
       return; // the stream is open; its id is the cursor to resume from
+    } else if (event.type === "presence") {
+      // A colleague opened, left or is typing on a ticket this agent has open.
+      var line = document.querySelector('[data-presence="' + String(Number(data.ticket_number)) + '"]');
+      if (line && window.htmx) window.htmx.trigger(line, "loket:presence");
     } else if (event.type === "resync") {
       refresh(document.querySelector("#ticket-list[data-live-inbox]"));
       refreshAll("[data-live-any], [data-live-ticket], [data-live-agents]");
