@@ -80,6 +80,15 @@ class Ticket(models.Model):
             models.Index(fields=["status", "waiting_since"]),
             models.Index(fields=["-last_activity_at"]),
             models.Index(fields=["updated_at"]),
+            # The inbox's view counts (selectors.inbox_counts) read the status, team, channel
+            # and assignee of every active ticket from this index instead of from the rows.
+            # Its condition is one only that query states, so the planner never picks it for a
+            # list, where it would lose the (..., last_activity_at) order the others give.
+            models.Index(
+                fields=["status", "team", "channel", "assignee"],
+                condition=Q(number__gt=0),
+                name="ticket_inbox_counts",
+            ),
         ]
 
     def __str__(self) -> str:
