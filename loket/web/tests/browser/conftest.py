@@ -177,12 +177,20 @@ def open_as(
     """``open_as("wati")``: a new browser context signed in as Wati, on the inbox.
 
     ``open_as("wati", phone=True)`` is a 360 px wide touch phone; ``live=True`` returns once
-    the page's live stream (Server-Sent Events) is open. At the end of the test,
+    the page's live stream (Server-Sent Events) is open, ``until=predicate`` once a response
+    the page received matches it. At the end of the test,
     any JavaScript error, CSP violation or server error the pages met fails the test.
     """
     opened = Opened()
 
-    def open_page(key: str, *, phone: bool = False, path: str = "/", live: bool = False) -> Page:
+    def open_page(
+        key: str,
+        *,
+        phone: bool = False,
+        path: str = "/",
+        live: bool = False,
+        until: Callable[[Response], bool] | None = None,
+    ) -> Page:
         options: dict[str, Any] = {
             "base_url": stack.url,
             "storage_state": signed_in_states(key),
@@ -196,8 +204,11 @@ def open_as(
         context.set_default_timeout(TIMEOUT_MS)
         opened.contexts.append(context)
         page = opened.watch(context.new_page())
-        if live:  # wait until the live stream answers, so no event can slip past
-            with page.expect_response(lambda r: LIVE_STREAM in r.url and r.status == 200):
+        # Wait for the live stream (so no event slips past) or another answer.
+        if live:
+            until = lambda r: LIVE_STREAM in r.url and r.status == 200  # noqa: E731
+        if until:
+            with page.expect_response(until):
                 page.goto(path)
         else:
             page.goto(path)

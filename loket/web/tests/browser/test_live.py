@@ -44,3 +44,19 @@ def test_new_messages_appear_live_for_other_agents(open_as: OpenAs, stack: Stack
 
     for page in (rina, wati):
         assert page.evaluate(STILL_MARKED), f"{page.url} reloaded instead of updating live"
+
+
+def test_an_agent_sees_who_else_is_on_the_ticket(open_as: OpenAs, stack: Stack) -> None:
+    number = stack.mail_in(stack.new_customer("Fajar Nugroho"), "Kak, bisa COD?")
+    # Rina opens the conversation (and her page says so to the server) ...
+    beat = f"/live/presence/{number}/"
+    open_as(
+        "rina",
+        path=f"/tiket/{number}/",
+        until=lambda r: r.request.method == "POST" and beat in r.url and r.ok,
+    )
+    # ... then Joko opens it and sees her there; nobody sees themselves.
+    joko = open_as("joko", path=f"/tiket/{number}/")
+    others = joko.locator(f'[data-presence="{number}"] [data-presence-user]')
+    expect(others).to_have_count(1)
+    expect(others).to_contain_text("Rina Marlina")

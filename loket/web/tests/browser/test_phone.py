@@ -73,8 +73,7 @@ def test_inbox_and_conversation_at_360_px(open_as: OpenAs, stack: Stack) -> None
     assert_tappable(row, "an inbox row")
 
     # Tap: the conversation takes the whole screen.
-    links = row.locator("a[href]")
-    (links.first if links.count() else row).tap()
+    row.tap()
     ticket = page.locator(f'[data-ticket="{number}"]')
     expect(ticket).to_be_visible()
     expect(page.locator("#ticket-list")).to_be_hidden()
@@ -82,12 +81,19 @@ def test_inbox_and_conversation_at_360_px(open_as: OpenAs, stack: Stack) -> None
     form = ticket.locator("form[data-composer]")
     assert_tappable(form.locator("button[data-send]"), "the send button")
     assert_tappable(form.locator("textarea[name=text]"), "the reply box")
-    status = ticket.locator("select[name=status]")
-    if status.is_visible():  # the side panel may sit behind a button on a phone
-        assert_tappable(status, "the status control")
+    assert_tappable(ticket.locator("select[name=status]").first, "the status control")
 
-    # Back to the list, where it was.
+    # Back to the list with the phone's back button ...
     page.go_back()
     expect(page.locator(f'#ticket-list [data-ticket-row="{number}"]')).to_be_visible()
     expect(page.locator(f'[data-ticket="{number}"]')).to_be_hidden()
     assert_no_sideways_scroll(page)
+
+    # ... and with the conversation's own way back to the inbox.
+    row.tap()
+    expect(ticket).to_be_visible()
+    back = ticket.locator('a[href="/"]').first
+    assert_tappable(back, "the way back to the inbox")
+    back.tap()
+    expect(row).to_be_visible()
+    expect(ticket).to_be_hidden()
