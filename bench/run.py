@@ -502,10 +502,12 @@ HEADER = """# Benchmarks
 2. the inbox's first page and the ticket view — p50/p95/p99 latency of the selectors the
    dashboard and the API call (`loket.tickets.selectors.ticket_list` / `ticket_detail`),
    including building the model objects;
-3. search — the inbox's first page narrowed by a text query (loket/tickets/search.py).
+3. search — the inbox's first page narrowed by a text query (loket/tickets/search.py);
+4. the dashboard's inbox page — the whole request through Django's test Client (middleware,
+   session, the list, the view counts of `selectors.inbox_counts`, the template).
 
 Targets (issue 2): at least 500 messages/s through `receive()` on a 2-core machine; inbox first
-page and ticket view p95 at most 50 ms at that size. Add `--database postgres` for the same on
+page and ticket view p95 at most 50 ms at that size. Issue 3: the inbox page p95 at most 100 ms. Add `--database postgres` for the same on
 PostgreSQL (`LOKET_BENCH_POSTGRES_URL`, default the loopback server, database `loket_bench`),
 `--explain` for the query plans, `--quick` for a small smoke run that does not touch this page.
 
