@@ -507,9 +507,10 @@ HEADER = """# Benchmarks
    session, the list, the view counts of `selectors.inbox_counts`, the template).
 
 Targets (issue 2): at least 500 messages/s through `receive()` on a 2-core machine; inbox first
-page and ticket view p95 at most 50 ms at that size. Issue 3: the inbox page p95 at most 100 ms. Add `--database postgres` for the same on
-PostgreSQL (`LOKET_BENCH_POSTGRES_URL`, default the loopback server, database `loket_bench`),
-`--explain` for the query plans, `--quick` for a small smoke run that does not touch this page.
+page and ticket view p95 at most 50 ms at that size; issue 3: the inbox page p95 at most
+100 ms. Add `--database postgres` for the same on PostgreSQL (`LOKET_BENCH_POSTGRES_URL`,
+default the loopback server, database `loket_bench`), `--explain` for the query plans,
+`--quick` for a small smoke run that does not touch this page.
 
 """
 
