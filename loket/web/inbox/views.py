@@ -141,7 +141,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         priorities=Priority.choices,
         bulk_statuses=[(v, label) for v, label in Status.choices if v != Status.NEW],
         can_reassign=user.role in {Role.ADMIN, Role.SUPERVISOR},
-        languages=_languages(),
+        time_zones=_time_zones(user.time_zone),
     )
     return render(request, "web/inbox/index.html", context)
 
@@ -150,8 +150,16 @@ def _agents() -> list[User]:
     return list(User.objects.filter(is_active=True).order_by("name", "pk"))
 
 
-def _languages() -> list[tuple[str, str]]:
-    return [("id", "ID"), ("en", "EN")]
+def _time_zones(current: str) -> list[tuple[str, str]]:
+    """Indonesia's three zones, and the agent's own when it is another one."""
+    zones = [
+        ("Asia/Jakarta", _("WIB (Jakarta)")),
+        ("Asia/Makassar", _("WITA (Makassar)")),
+        ("Asia/Jayapura", _("WIT (Jayapura)")),
+    ]
+    if current not in {zone for zone, _label in zones}:
+        zones.append((current, current))
+    return zones
 
 
 @agent_required

@@ -127,3 +127,15 @@ def test_the_agents_language_also_applies_to_requests_served_asynchronously(shop
     html = async_to_sync(fetch)()
     assert '<html lang="en">' in html
     assert "Unassigned" in html
+
+
+def test_the_time_zone_form_in_the_inbox_changes_the_agents_zone(shop: Shop) -> None:
+    client = client_for(shop.wati)
+    html = client.get(reverse("web:inbox:index")).content.decode()
+    assert '<option value="Asia/Jakarta" selected>' in html
+    response = client.post(
+        reverse("web:inbox:preferences"), {"time_zone": "Asia/Jayapura", "next": "/"}
+    )
+    assert response["Location"] == "/"
+    assert User.objects.get(pk=shop.wati.pk).time_zone == "Asia/Jayapura"
+    assert '<option value="Asia/Jayapura" selected>' in client.get("/").content.decode()
