@@ -75,7 +75,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     pytest-xdist 3.8 marks a grouped test by appending ``@group`` to ``item._nodeid``, which
     pytest 9.2 no longer reads (node ids are structured now): the group is silently lost and
     every worker starts its own server (pytest-dev/pytest-xdist#1386, fix in review as #1388).
-    This does what that fix does, for this directory's tests only; drop it with that release.
+    This does what that fix does, for tests marked ``xdist_group``; drop it with that release.
     """
     if not getattr(config.option, "loadgroup", False):  # set in xdist workers
         return
@@ -121,7 +121,7 @@ def sign_in(page: Page, stack: Stack, key: str) -> None:
 
 @pytest.fixture(scope="package")
 def signed_in_states(browser: Browser, stack: Stack) -> Callable[[str], Any]:
-    """Each persona signs in once per session; later contexts start from its cookies."""
+    """Each persona signs in once; later contexts start from its cookies."""
     states: dict[str, Any] = {}
 
     def state_of(key: str) -> Any:

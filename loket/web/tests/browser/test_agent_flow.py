@@ -62,8 +62,11 @@ def test_sign_in_open_reply_sent_and_solve(new_page: Callable[[], Page], stack: 
     assert f"[#{number}]" in mail["Subject"]
     expect(form.locator("textarea[name=text]")).to_have_value("")
 
-    # Mark solved from the side panel; it holds after a reload.
-    ticket.locator("select[name=status]").select_option("solved")
+    # Mark solved from the side panel: saved at once, and it holds after a reload.
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and "/live/" not in r.url and r.ok
+    ):
+        ticket.locator("select[name=status]").select_option("solved")
     expect(ticket.locator("select[name=status]")).to_have_value("solved")
     assert page.evaluate(STILL_MARKED), "replying or solving reloaded the page"
     page.goto(f"/tiket/{number}/")
