@@ -126,7 +126,7 @@ def signed_in_states(browser: Browser, stack: Stack) -> Callable[[str], Any]:
 
     def state_of(key: str) -> Any:
         if key not in states:
-            context = browser.new_context(viewport=DESKTOP)
+            context = browser.new_context(viewport=DESKTOP, locale="id-ID")
             sign_in(context.new_page(), stack, key)
             states[key] = context.storage_state()
             context.close()
@@ -241,7 +241,7 @@ def new_page(browser: Browser, stack: Stack) -> Iterator[Callable[[], Page]]:
     opened = Opened()
 
     def make() -> Page:
-        context = browser.new_context(base_url=stack.url, viewport=DESKTOP)
+        context = browser.new_context(base_url=stack.url, viewport=DESKTOP, locale="id-ID")
         context.set_default_timeout(TIMEOUT_MS)
         opened.contexts.append(context)
         return opened.watch(context.new_page())
