@@ -16,7 +16,7 @@ from django.db.models import Max
 
 from loket.audit.models import Event
 from loket.core import clock
-from loket.core.rowinsert import insert
+from loket.core.rowinsert import insert, insert_many
 
 GENESIS = "0" * 64
 # PostgreSQL advisory lock key for the chain head ("LOKETAUD").
@@ -113,8 +113,11 @@ def _write(events: list[Event]) -> None:
 
 
 def _insert(events: list[Event]) -> None:
-    for event in events:
-        insert(event)
+    if len(events) == 1:
+        insert(events[0])
+    else:
+        # One statement for a batch; the events' ids are not needed (``seq`` is their place).
+        insert_many(list(events))
 
 
 def _head() -> tuple[int, str]:

@@ -30,6 +30,20 @@ def _plan(model: type[Model]) -> tuple[str, tuple[Field[Any, Any], ...]]:
     return sql, fields
 
 
+def insert_many(objs: list[Model]) -> None:
+    """INSERT rows of one model in one statement, when their ids are not needed afterwards."""
+    if not objs:
+        return
+    sql, fields = _plan(type(objs[0]))
+    sql = sql.rpartition(" RETURNING ")[0]
+    rows = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
 def insert[M: Model](obj: M) -> M:
     """INSERT ``obj`` (an unsaved instance with an auto primary key) and set its pk."""
     sql, fields = _plan(type(obj))
