@@ -12,7 +12,8 @@ from loket.accounts import services
 from loket.accounts.models import Availability, Role, User
 from loket.audit.models import Event
 from loket.conftest import Shop
-from loket.tickets.tests.conftest import SmtpServer, free_port
+from loket.core.tests.processes import free_port
+from loket.core.tests.smtp import SmtpServer
 from loket.tickets.tests.conftest import smtp_server as smtp_server  # noqa: PLC0414 (fixture)
 
 pytestmark = pytest.mark.django_db

@@ -26,9 +26,11 @@ from loket.channels.items import InboundAttachment, Sender, StatusUpdate
 from loket.channels.models import Channel, DeliveryState
 from loket.channels.tests import loopback as loopback_plugin
 from loket.conftest import Shop
+from loket.core.tests.processes import free_port
+from loket.core.tests.smtp import SmtpServer
 from loket.tickets import services
 from loket.tickets.models import DeliveryStatus, Direction, Message, Status, Ticket
-from loket.tickets.tests.conftest import RUDI, SmtpServer, free_port, smtp_config, writes
+from loket.tickets.tests.conftest import RUDI, smtp_config, writes
 
 pytestmark = pytest.mark.django_db
 

@@ -11,21 +11,16 @@ in this process (everything Django runs in the children).
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Any
-
-from aiosmtpd.controller import Controller
 
 from loket.core.tests.processes import (
     Running,
@@ -33,6 +28,7 @@ from loket.core.tests.processes import (
     migrated_data_dir,
     run_loket,
 )
+from loket.core.tests.smtp import SmtpServer, running_smtp
 from loket.demo import script
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -58,43 +54,10 @@ def login(key: str) -> str:
     return person.email
 
 
-@dataclass
-class SmtpSink:
-    """An SMTP server that accepts every mail and keeps it (what the customer would get)."""
-
-    port: int = 0
-    mails: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(mail, EmailMessage)
-        self.mails.append(mail)
-        return "250 Message accepted for delivery"
-
-
 def text_of(mail: EmailMessage) -> str:
     """The plain-text body of a mail Loket sent."""
     body = mail.get_body(preferencelist=("plain",))
     return str(body.get_content()) if body is not None else ""
-
-
-@contextmanager
-def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    for _attempt in range(5):
-        sink.port = free_port()
-        controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-        try:
-            controller.start()
-        except (OSError, RuntimeError):  # the port was taken in between; pick another
-            continue
-        break
-    else:
-        raise RuntimeError("no free port for the SMTP sink")
-    try:
-        yield sink
-    finally:
-        controller.stop()
 
 
 # Run inside ``loket shell`` on the fresh data directory: what ``loket demo`` does, then the demo
@@ -122,7 +85,7 @@ class Stack:
 
     url: str
     data_dir: Path
-    sink: SmtpSink
+    sink: SmtpServer
     running: Running
 
     def loket(self, *args: str, stdin: bytes | None = None) -> str:
@@ -163,7 +126,7 @@ class Stack:
 def running_stack(base: Path) -> Iterator[Stack]:
     """The demo shop served by ``loket run`` from a data directory under ``base``."""
     data_dir = migrated_data_dir(base / "data")
-    with smtp_sink() as sink:
+    with running_smtp() as sink:
         run_checked(
             data_dir, "shell", "-c", _SEED.format(address=DEMO_EMAIL_CHANNEL, port=sink.port)
         )
