@@ -44,32 +44,12 @@ def create_agent(
     Raises ValidationError (with every reason) for a bad email, role or password, or an email
     already in use. Admins also get Django's admin site.
     """
-    email = email.strip().lower()
-    name = name.strip()
-    validate_email(email)
-    if not name:
-        raise ValidationError(_("An agent needs a name."))
-    if role not in Role.values:
-        raise ValidationError(
-            _("Unknown role %(role)s; choose one of: %(roles)s.")
-            % {"role": role, "roles": ", ".join(Role.values)}
-        )
+    email, name = _checked_identity(email, name.strip(), role)
     candidate = User(email=email, username=email, name=name, role=role)
     password_validation.validate_password(password, candidate)
     team_names = [" ".join(t.split()) for t in teams if t.strip()]
     with transaction.atomic():
-        if User.objects.filter(email__iexact=email).exists():
-            raise ValidationError(_("An agent with the email %s already exists.") % email)
-        admin = role == Role.ADMIN
-        user = User.objects.create_user(
-            email,
-            password,
-            name=name,
-            role=role,
-            is_staff=admin,
-            is_superuser=admin,
-            language=site.default_language(),
-        )
+        user = _new_user(email, password, name=name, role=role)
         created_teams = []
         members = []
         for team_name in team_names:
@@ -190,6 +170,32 @@ def _teams_data(teams: Iterable[Team]) -> list[str]:
     return sorted(t.name for t in teams)
 
 
+def _checked_identity(email: str, name: str, role: str) -> tuple[str, str]:
+    """A new agent's email (normalised) and name, or ValidationError saying what is wrong."""
+    email = email.strip().lower()
+    validate_email(email)
+    if not name:
+        raise ValidationError(_("An agent needs a name."))
+    _check_role(role)
+    return email, name
+
+
+def _new_user(email: str, password: str | None, *, name: str, role: str) -> User:
+    """Create the agent's row (in the caller's transaction); admins also get Django's admin."""
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError(_("An agent with the email %s already exists.") % email)
+    admin = role == Role.ADMIN
+    return User.objects.create_user(
+        email,
+        password,
+        name=name,
+        role=role,
+        is_staff=admin,
+        is_superuser=admin,
+        language=site.default_language(),
+    )
+
+
 def _check_role(role: str) -> None:
     if role not in Role.values:
         raise ValidationError(
@@ -216,26 +222,11 @@ def invite_agent(
     The agent speaks the site's default language. When no mail server is configured, or
     sending fails, the invitation still stands: ``link`` is for the admin to pass on.
     """
-    email = email.strip().lower()
-    name = " ".join(name.split())
-    validate_email(email)
-    if not name:
-        raise ValidationError(_("An agent needs a name."))
-    _check_role(role)
+    email, name = _checked_identity(email, " ".join(name.split()), role)
     members = list(teams)
     with transaction.atomic():
-        if User.objects.filter(email__iexact=email).exists():
-            raise ValidationError(_("An agent with the email %s already exists.") % email)
-        admin = role == Role.ADMIN
-        user = User.objects.create_user(
-            email,
-            None,  # unusable until they choose one through the link
-            name=name,
-            role=role,
-            is_staff=admin,
-            is_superuser=admin,
-            language=site.default_language(),
-        )
+        # No password: unusable until they choose one through the link.
+        user = _new_user(email, None, name=name, role=role)
         user.teams.set(members)
         audit.append(
             "agent.invited",
