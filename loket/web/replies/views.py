@@ -80,9 +80,15 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _form_page(
-    request: HttpRequest, template: str, form: ReplyForm | MacroForm, item: Any, status: int = 200
+    request: HttpRequest, form: ReplyForm | MacroForm, item: Any, status: int = 200
 ) -> HttpResponse:
-    return render(request, template, {"form": form, "item": item}, status=status)
+    """The one edit page for saved replies and macros; only the heading differs."""
+    if isinstance(form, MacroForm):
+        heading = _("Edit macro") if item else _("New macro")
+    else:
+        heading = _("Edit reply") if item else _("New reply")
+    context = {"form": form, "item": item, "heading": heading}
+    return render(request, "web/replies/form.html", context, status=status)
 
 
 @login_required
@@ -104,7 +110,7 @@ def reply_create(request: HttpRequest) -> HttpResponse:
         else:
             return _index()
     status = 422 if form.errors else 200
-    return _form_page(request, "web/replies/reply_form.html", form, None, status)
+    return _form_page(request, form, None, status)
 
 
 @login_required
@@ -136,7 +142,7 @@ def reply_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return _index()
     status = 422 if form.errors else 200
-    return _form_page(request, "web/replies/reply_form.html", form, reply, status)
+    return _form_page(request, form, reply, status)
 
 
 @login_required
@@ -165,7 +171,7 @@ def macro_create(request: HttpRequest) -> HttpResponse:
         else:
             return _index()
     status = 422 if form.errors else 200
-    return _form_page(request, "web/replies/macro_form.html", form, None, status)
+    return _form_page(request, form, None, status)
 
 
 @login_required
@@ -194,7 +200,7 @@ def macro_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return _index()
     status = 422 if form.errors else 200
-    return _form_page(request, "web/replies/macro_form.html", form, macro, status)
+    return _form_page(request, form, macro, status)
 
 
 @login_required
