@@ -34,6 +34,8 @@ class InboundAttachment:
     content_id: str = ""
     # Why ``data`` is missing (too large, could not be fetched).
     note: str = ""
+    # Channel facts kept with the file (WhatsApp media id, sha256, voice note flag).
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -53,7 +55,11 @@ class InboundMessage:
     ticket_number: int | None = None
     # Automatic mail (RFC 3834) or a system notice: stored, but never reopens a ticket.
     automatic: bool = False
+    # Channel-specific facts, shown by the ticket page (see docs/adr/0004-whatsapp.md).
     meta: dict[str, Any] = field(default_factory=dict)
+    # Further addresses of the same sender (a WhatsApp username beside the phone number):
+    # added to the sender's contact when missing.
+    other_senders: list[Sender] = field(default_factory=list)
 
 
 @dataclass
@@ -67,7 +73,39 @@ class StatusUpdate:
     error_reason: str = ""
 
 
-Item = InboundMessage | StatusUpdate
+@dataclass
+class Reaction:
+    """A customer reacted to a message (``emoji`` empty: the reaction was removed)."""
+
+    external_id: str
+    sender: Sender
+    target_external_id: str
+    emoji: str = ""
+    at: datetime | None = None
+
+
+@dataclass
+class IdentityChange:
+    """The customer's address changed (WhatsApp "user changed number")."""
+
+    external_id: str
+    old: Sender
+    new: Sender
+    text: str = ""
+    at: datetime | None = None
+
+
+@dataclass
+class Notice:
+    """News about the channel itself, not about a conversation: a template's status, an
+    error the provider reported without a message, a marketing opt-out. Logged and recorded
+    as an event; ``kind`` names it (``template_status``, ``error``, ``user_preferences``...)."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Item = InboundMessage | StatusUpdate | Reaction | IdentityChange | Notice
 
 
 @dataclass(frozen=True)

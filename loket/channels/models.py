@@ -57,3 +57,41 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} ({self.state})"
+
+
+class Template(models.Model):
+    """A WhatsApp message template of a channel's business account, as last synced.
+
+    Outside the 24-hour window only an APPROVED template reaches the customer.
+    ``components`` is Meta's list as returned by ``GET /{WABA_ID}/message_templates``;
+    ``body`` is the body text with its ``{{1}}``/``{{name}}`` placeholders, and
+    ``parameters`` the placeholder names in order, so the composer can ask for them.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="templates")
+    external_id = models.CharField(max_length=64, blank=True)
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=16)
+    category = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    components = models.JSONField(default=list, blank=True)
+    body = models.TextField(blank=True)
+    parameters = models.JSONField(default=list, blank=True)
+    # Why Meta rejected, paused or disabled it, when it said.
+    reason = models.CharField(max_length=255, blank=True)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "name", "language"], name="template_unique_name_language"
+            )
+        ]
+        ordering = ["name", "language"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+    @property
+    def approved(self) -> bool:
+        return self.status.upper() == "APPROVED"

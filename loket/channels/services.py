@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from loket.accounts.models import Team, User
 from loket.audit import services as audit
-from loket.channels.items import InboundMessage, StatusUpdate
+from loket.channels.items import IdentityChange, InboundMessage, Notice, Reaction, StatusUpdate
 from loket.channels.models import Channel, ChannelKind, Delivery, DeliveryState
 from loket.channels.registry import adapter_for
 from loket.core import clock
@@ -57,6 +57,8 @@ def process(delivery_id: int) -> Delivery:
     Safe to run again (replay): ``receive`` is idempotent and statuses only move forward.
     A delivery that fails keeps its error and stays listed for admins.
     """
+    from loket.channels import notices
+    from loket.tickets import inbound_events
     from loket.tickets import services as tickets
 
     delivery = Delivery.objects.select_related("channel").get(pk=delivery_id)
@@ -69,8 +71,15 @@ def process(delivery_id: int) -> Delivery:
         for item in items:
             if isinstance(item, InboundMessage):
                 tickets.receive(channel, item)
-            elif isinstance(item, StatusUpdate) and not tickets.apply_status(channel, item):
-                unknown_statuses += 1
+            elif isinstance(item, StatusUpdate):
+                if not tickets.apply_status(channel, item):
+                    unknown_statuses += 1
+            elif isinstance(item, Reaction):
+                inbound_events.apply_reaction(channel, item)
+            elif isinstance(item, IdentityChange):
+                inbound_events.apply_identity_change(channel, item)
+            elif isinstance(item, Notice):
+                notices.apply(channel, item)
     except Exception as exc:
         log.warning("delivery %s failed: %s: %s", delivery_id, type(exc).__name__, exc)
         _fail(delivery, f"{type(exc).__name__}: {exc}")

@@ -110,6 +110,92 @@ def resolve(kind: str, value: str, *, name: str = "", international: bool = Fals
     return Resolved(contact, identity, created)
 
 
+def resolve_with_aliases(
+    kind: str,
+    value: str,
+    aliases: list[tuple[str, str, bool]],
+    *,
+    name: str = "",
+    international: bool = False,
+) -> Resolved:
+    """``resolve`` for a sender known by more than one address (kind, value, international).
+
+    A WhatsApp user can arrive with a phone number and a username id, or with only one of
+    them. When the primary address is new but an alias is known, the new address joins the
+    alias's contact instead of starting a stranger. Aliases not yet stored are added to the
+    contact; an alias that belongs to someone else is left alone (a merge is an agent's call).
+    """
+    known: list[Identity] = []
+    missing: list[tuple[str, str]] = []
+    for alias_kind, alias_value, alias_international in aliases:
+        try:
+            normalized = normalize(alias_kind, alias_value, international=alias_international)
+        except InvalidIdentity:
+            continue
+        alias = _find_identity(alias_kind, normalized)
+        if alias is None:
+            missing.append((alias_kind, normalized))
+        else:
+            known.append(alias)
+    primary = normalize(kind, value, international=international)
+    now = clock.now()
+    if known and _find_identity(kind, primary) is None:
+        contact = known[0].contact
+        with transaction.atomic(savepoint=connection.vendor != "sqlite"):
+            insert(
+                Identity(
+                    contact=contact,
+                    kind=kind,
+                    value=primary,
+                    display_name=name[:200],
+                    created_at=now,
+                )
+            )
+    resolved = resolve(kind, primary, name=name, international=international)
+    for alias_kind, normalized in missing:
+        with transaction.atomic(savepoint=connection.vendor != "sqlite"):
+            insert(
+                Identity(
+                    contact=resolved.contact,
+                    kind=alias_kind,
+                    value=normalized,
+                    display_name=name[:200],
+                    created_at=now,
+                )
+            )
+    return resolved
+
+
+def change_identity(
+    kind: str, old: str, new: str, *, international: bool = False
+) -> Identity | None:
+    """The customer's address changed (a new WhatsApp number): their identity follows.
+
+    Returns the identity now holding ``new``; None when ``old`` is unknown. When ``new``
+    already belongs to a contact, the old identity stays and the two are left for an agent
+    to merge.
+    """
+    old_value = normalize(kind, old, international=international)
+    new_value = normalize(kind, new, international=international)
+    with transaction.atomic():
+        identity = Identity.objects.select_for_update().filter(kind=kind, value=old_value).first()
+        if identity is None:
+            return Identity.objects.filter(kind=kind, value=new_value).first()
+        if old_value == new_value:
+            return identity
+        if Identity.objects.filter(kind=kind, value=new_value).exists():
+            return Identity.objects.get(kind=kind, value=new_value)
+        identity.value = new_value
+        identity.save(update_fields=["value"])
+        audit.append(
+            "contact.identity_changed",
+            subject_type="contact",
+            subject_id=identity.contact_id,
+            data={"kind": kind, "from": old_value, "to": new_value},
+        )
+    return identity
+
+
 def add_identity(contact: Contact, kind: str, value: str, *, actor: audit.Actor) -> Identity:
     normalized = normalize(kind, value)
     with transaction.atomic():

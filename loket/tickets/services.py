@@ -281,16 +281,26 @@ def _inbound_preview(item: InboundMessage) -> str:
     return _preview(item.text) or (item.attachments[0].name[:200] if item.attachments else "")
 
 
+def _resolve_sender(item: InboundMessage) -> contacts.Resolved:
+    sender = item.sender
+    if item.other_senders:
+        return contacts.resolve_with_aliases(
+            sender.kind,
+            sender.value,
+            [(s.kind, s.value, s.international) for s in item.other_senders],
+            name=sender.name,
+            international=sender.international,
+        )
+    return contacts.resolve(
+        sender.kind, sender.value, name=sender.name, international=sender.international
+    )
+
+
 def _receive(channel: Channel, item: InboundMessage) -> Received:
     known = _known_message_id(channel, item.external_id)
     if known is not None:
         return Received(Message.objects.get(pk=known), created=False)
-    resolved = contacts.resolve(
-        item.sender.kind,
-        item.sender.value,
-        name=item.sender.name,
-        international=item.sender.international,
-    )
+    resolved = _resolve_sender(item)
     contact, identity = resolved.contact, resolved.identity
     if contact.merged_into_id is not None:
         contact = Contact.objects.get(pk=contact.merged_into_id)
@@ -455,10 +465,19 @@ def reply(
     attachments: Sequence[InboundAttachment] = (),
     identity: Identity | None = None,
     reply_to: Message | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> Message:
-    """Queue an answer to the customer. The ``deliver`` task sends it after commit."""
+    """Queue an answer to the customer. The ``deliver`` task sends it after commit.
+
+    ``meta`` carries channel-specific instructions for the adapter, kept on the message
+    (``{"wa": {"template": {...}}}`` sends a WhatsApp template; docs/adr/0004-whatsapp.md).
+    On WhatsApp, free text outside the customer's 24-hour window is refused here with the
+    code ``window_closed``: only a template reaches the customer then.
+    """
     text = text.strip()
-    if not text and not attachments:
+    meta = dict(meta or {})
+    wa = meta.get("wa") or {}
+    if not text and not attachments and not wa:
         raise ValidationError(_("Write a message or attach a file."))
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().select_related("channel").get(pk=ticket.pk)
@@ -474,6 +493,17 @@ def reply(
             raise ValidationError(_("That address belongs to another customer."))
         channel = _answer_channel(ticket, identity)
         now = clock.now()
+        if channel.kind == "whatsapp" and not wa.get("template"):
+            from loket.channels.whatsapp import window
+
+            if not window.is_open(channel, ticket.contact_id, now):
+                raise ValidationError(
+                    _(
+                        "The customer has not written on WhatsApp for 24 hours, so a free "
+                        "message would not arrive. Send an approved template instead."
+                    ),
+                    code="window_closed",
+                )
         message = Message.objects.create(
             ticket=ticket,
             channel=channel,
@@ -485,6 +515,7 @@ def reply(
             reply_to=reply_to,
             delivery_status=DeliveryStatus.QUEUED,
             created_at=now,
+            meta=meta,
         )
         for upload in attachments:
             store_attachment(message, upload, now)
