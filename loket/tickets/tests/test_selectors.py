@@ -185,7 +185,7 @@ def test_text_search(shop: Shop) -> None:
 def test_detail_in_time_order_with_ties(shop: Shop) -> None:
     with time_machine.travel(START, tick=False):
         ticket = shop.whatsapp_from_dewi("Pertama")
-    with time_machine.travel(START + timedelta(days=1), tick=False):
+    with time_machine.travel(START + timedelta(hours=20), tick=False):
         services.add_note(ticket, shop.budi, "Kedua")
         services.reply(ticket, shop.budi, "Ketiga")
         services.add_note(ticket, shop.joko, "Keempat")

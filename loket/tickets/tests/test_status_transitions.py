@@ -28,7 +28,9 @@ from hypothesis.stateful import (
 
 from loket.audit.models import Event
 from loket.channels.items import InboundMessage, Sender
+from loket.channels.whatsapp import window
 from loket.conftest import Shop
+from loket.core import clock
 from loket.tickets import services
 from loket.tickets.models import Status, Ticket
 from loket.tickets.status import ACTIVE, TRANSITIONS, can_transition
@@ -200,6 +202,13 @@ def test_random_lives_of_a_ticket_follow_the_rules(shop: Shop) -> None:
             if before.status == Status.CLOSED:
                 with pytest.raises(ValidationError):
                     services.reply(before, shop.budi, "Baik kak, kami cek dulu")
+                return
+            if not window.is_open(before.channel, before.contact_id, clock.now()):
+                # WhatsApp: a day after the customer's last message only a template arrives.
+                with pytest.raises(ValidationError) as refused:
+                    services.reply(before, shop.budi, "Baik kak, kami cek dulu")
+                assert refused.value.code == "window_closed"
+                assert self.ticket.status == before.status
                 return
             services.reply(before, shop.budi, "Baik kak, kami cek dulu")
             expected = Status.OPEN if before.status == Status.NEW else before.status
