@@ -115,13 +115,28 @@ class SendResult:
 
 
 class DeliveryError(Exception):
-    """Sending failed. ``retryable`` failures are tried again with backoff."""
+    """Sending failed. ``retryable`` failures are tried again with backoff.
 
-    def __init__(self, code: str, reason: str, *, retryable: bool = False) -> None:
+    ``retry_after`` (seconds) replaces the backoff when the provider or our own limiter
+    says when to try again. ``deferred`` means nothing was attempted (our rate limiter held
+    the message back): it does not count towards the attempt limit.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        reason: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        deferred: bool = False,
+    ) -> None:
         super().__init__(f"{code}: {reason}")
         self.code = code
         self.reason = reason
-        self.retryable = retryable
+        self.retryable = retryable or deferred
+        self.retry_after = retry_after
+        self.deferred = deferred
 
 
 class Adapter(Protocol):

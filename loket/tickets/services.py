@@ -654,17 +654,21 @@ def _record_sent(message: Message, channel: Channel, result: SendResult) -> str:
 
 def _delivery_failed(message: Message, error: DeliveryError) -> str:
     max_attempts: int = settings.LOKET_DELIVERY_MAX_ATTEMPTS
-    if error.retryable and message.attempts < max_attempts:
+    if error.deferred or (error.retryable and message.attempts < max_attempts):
+        changes: dict[str, Any] = {"delivery_status": DeliveryStatus.QUEUED}
+        if error.deferred:  # held back before any attempt: not an attempt, not a failure
+            changes["attempts"] = F("attempts") - 1
+        else:
+            changes.update(failure_code=error.code[:64], failure_reason=error.reason)
         requeued = Message.objects.filter(
             pk=message.pk, delivery_status=DeliveryStatus.SENDING
-        ).update(
-            delivery_status=DeliveryStatus.QUEUED,
-            failure_code=error.code[:64],
-            failure_reason=error.reason,
-        )
+        ).update(**changes)
         if not requeued:  # someone else (requeue_stuck, a status callback) moved it meanwhile
             return str(Message.objects.values_list("delivery_status", flat=True).get(pk=message.pk))
-        delay = backoff(message.attempts)
+        if error.retry_after is not None:
+            delay = timedelta(seconds=max(0.0, error.retry_after))
+        else:
+            delay = backoff(message.attempts)
         transaction.on_commit(lambda: enqueue_delivery(message.pk, delay=delay))
         log.warning(
             "message %s: attempt %s failed (%s), retrying in %ss",

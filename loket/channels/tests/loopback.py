@@ -11,10 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from loket.channels import registry
-from loket.channels.items import InboundMessage, Item, Sender, SendResult, StatusUpdate
+from loket.channels.items import (
+    DeliveryError,
+    InboundMessage,
+    Item,
+    Sender,
+    SendResult,
+    StatusUpdate,
+)
 from loket.channels.models import Channel, Delivery
 from loket.tickets.models import Message
 
@@ -49,7 +56,12 @@ class LoopbackAdapter:
         ]
         return items
 
+    # Errors the next sends raise, in order (a test sets them to play a provider's refusals).
+    next_errors: ClassVar[list[DeliveryError]] = []
+
     def send(self, channel: Channel, message: Message) -> SendResult:
+        if self.next_errors:
+            raise self.next_errors.pop(0)
         return SendResult(external_id=f"loop.{message.pk}")
 
 
@@ -65,5 +77,6 @@ def installed() -> Iterator[None]:
     try:
         yield
     finally:
+        LoopbackAdapter.next_errors.clear()
         del registry.ADAPTERS[KIND]
         registry.adapter_for.cache_clear()

@@ -22,7 +22,7 @@ from time_machine import TimeMachineFixture
 
 from loket.audit.models import Event
 from loket.channels import services as channels
-from loket.channels.items import InboundAttachment, Sender, StatusUpdate
+from loket.channels.items import DeliveryError, InboundAttachment, Sender, StatusUpdate
 from loket.channels.models import Channel, DeliveryState
 from loket.channels.tests import loopback as loopback_plugin
 from loket.conftest import Shop
@@ -477,3 +477,41 @@ def test_a_send_left_behind_by_a_crashed_worker_is_queued_again(
     assert [t.args_kwargs["args"] for t in _deliver_tasks()] == [[reply.pk]]
     assert services.deliver_now(reply.pk) == DeliveryStatus.SENT
     assert len(smtp_server.mails) == 1
+
+
+def test_a_provider_that_names_the_wait_is_retried_after_that_wait(
+    shop: Shop, loopback: Channel, django_capture_on_commit_callbacks: CaptureCallbacks
+) -> None:
+    ticket = writes(loopback, Sender(loopback_plugin.KIND, "pelanggan-8", "Tono"), "Halo").ticket
+    reply = services.reply(ticket, shop.budi, "Halo kak Tono")
+    loopback_plugin.LoopbackAdapter.next_errors.append(
+        DeliveryError("rate_limited", "Too fast", retryable=True, retry_after=42)
+    )
+    before = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.deliver_now(reply.pk) == DeliveryStatus.QUEUED
+    retry = _deliver_tasks()[-1]
+    assert retry.run_after is not None
+    assert before + timedelta(seconds=41) < retry.run_after < before + timedelta(seconds=44)
+    queued = _message(reply.pk)
+    assert (queued.attempts, queued.failure_code) == (1, "rate_limited")
+
+
+def test_a_message_held_back_by_our_own_limiter_does_not_use_up_its_attempts(
+    shop: Shop,
+    loopback: Channel,
+    settings: Any,
+    django_capture_on_commit_callbacks: CaptureCallbacks,
+) -> None:
+    settings.LOKET_DELIVERY_MAX_ATTEMPTS = 2
+    ticket = writes(loopback, Sender(loopback_plugin.KIND, "pelanggan-9", "Tini"), "Halo").ticket
+    reply = services.reply(ticket, shop.budi, "Halo kak Tini")
+    held = DeliveryError("throttled", "Waiting for the rate limit", deferred=True, retry_after=0.5)
+    loopback_plugin.LoopbackAdapter.next_errors.extend([held, held, held, held])
+    for _ in range(4):
+        with django_capture_on_commit_callbacks(execute=False):
+            assert services.deliver_now(reply.pk) == DeliveryStatus.QUEUED
+    waiting = _message(reply.pk)
+    assert (waiting.attempts, waiting.failure_code, waiting.failure_reason) == (0, "", "")
+    assert services.deliver_now(reply.pk) == DeliveryStatus.SENT
+    assert _message(reply.pk).attempts == 1
