@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 # Service refusals (django ValidationError codes) that mean "the ticket is not in a state that
 # allows this" rather than "your input is wrong".
-CONFLICT_CODES = frozenset({"invalid_transition", "ticket_closed"})
+CONFLICT_CODES = frozenset({"invalid_transition", "ticket_closed", "window_closed"})
 
 
 class ApiError(Exception):

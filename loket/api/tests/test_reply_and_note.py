@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
+import time_machine
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from loket.accounts.models import User
@@ -117,3 +120,20 @@ def test_a_note_stays_inside(shop: Shop, api_as: Callable[[User], Api]) -> None:
             budi.post(f"/tickets/{ticket.number}/notes", bad).json()["code"] == "validation_error"
         )
     assert budi.post(f"/tickets/{ticket.number}/notes", {"text": "  "}).json()["code"] == "invalid"
+
+
+def test_free_text_outside_the_whatsapp_window_is_a_conflict(
+    shop: Shop, api_as: Callable[[User], Api]
+) -> None:
+    with time_machine.travel(timezone.now() - timedelta(hours=25), tick=False):
+        ticket = shop.whatsapp_from_dewi("Kak, kainnya masih ada?")
+    response = api_as(shop.budi).post(f"/tickets/{ticket.number}/reply", {"text": "Masih kak"})
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "window_closed"
+    assert not Message.objects.filter(ticket=ticket, direction=Direction.OUTBOUND).exists()
+    # The same customer's email address is not bound by WhatsApp's window.
+    email = contacts.add_identity(ticket.contact, "email", "dewi@contoh.co.id", actor=audit.SYSTEM)
+    response = api_as(shop.budi).post(
+        f"/tickets/{ticket.number}/reply", {"text": "Masih kak", "identity_id": email.pk}
+    )
+    assert response.status_code == 202, response.content
