@@ -19,7 +19,7 @@ from django.utils import translation
 from loket.accounts.models import Role, Team, User
 from loket.channels.items import InboundMessage, Sender
 from loket.channels.models import Channel
-from loket.core import site
+from loket.core import crypto, site
 from loket.tickets import services as tickets
 from loket.tickets.models import Ticket
 
@@ -93,6 +93,15 @@ def shop(db: None) -> Shop:
 def _media_in_tmp(settings: Any, tmp_path: Path) -> None:
     """Attachments written by a test go to its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+# One encryption key for the whole run: stored channel secrets never need the data directory.
+_ENCRYPTION_KEY = crypto.generate_key()
+
+
+@pytest.fixture(autouse=True)
+def _encryption_key(settings: Any) -> None:
+    settings.LOKET_ENCRYPTION_KEYS = [_ENCRYPTION_KEY]
 
 
 @pytest.fixture(autouse=True)

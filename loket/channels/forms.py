@@ -16,12 +16,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loket.accounts.models import Team
+from loket.channels import secrets
 from loket.channels.models import Channel
+from loket.core import crypto
 
 FORMS = {
     "email": "loket.channels.email.forms.EmailChannelForm",
     "whatsapp": "loket.channels.whatsapp.forms.WhatsAppChannelForm",
 }
+
+
+# Shown for a secret encrypted with a key this install no longer has.
+UNREADABLE = "••••?"
 
 
 class UnknownChannelKind(LookupError):
@@ -97,7 +103,10 @@ class ChannelForm(forms.Form):
     def stored_secret(self, name: str) -> str:
         if self.channel is None:
             return ""
-        return str(self.channel.config.get(name) or "")
+        try:
+            return secrets.get(self.channel, name)
+        except crypto.DecryptionError:
+            return UNREADABLE
 
     # --- what the services receive ---------------------------------------------------------
     def address(self) -> str:
@@ -123,15 +132,13 @@ def masked_config(channel: Channel) -> dict[str, Any]:
 
     A kind without a form masks every value of a key that looks like a credential.
     """
-    try:
-        secret = set(form_for(channel.kind).secret_fields)
-    except UnknownChannelKind:
-        secret = set()
     shown: dict[str, Any] = {}
     for key, value in channel.config.items():
-        looks_secret = any(w in key for w in ("password", "secret", "token", "key"))
-        if key in secret or looks_secret:
-            shown[key] = mask(str(value or ""))
+        if secrets.is_secret(channel.kind, key) or crypto.is_encrypted(value):
+            try:
+                shown[key] = mask(str(secrets.reveal(value) or ""))
+            except crypto.DecryptionError:
+                shown[key] = UNREADABLE
         else:
             shown[key] = value
     return shown

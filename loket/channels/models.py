@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -28,6 +30,13 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every way in (services, the Django admin, fixtures) stores secrets encrypted.
+        from loket.channels import secrets
+
+        self.config = secrets.seal(self.kind, self.config or {})
+        super().save(*args, **kwargs)
 
 
 class DeliveryState(models.TextChoices):

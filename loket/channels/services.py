@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 
 from loket.accounts.models import Team, User
 from loket.audit import services as audit
+from loket.channels import secrets
 from loket.channels.items import IdentityChange, InboundMessage, Notice, Reaction, StatusUpdate
 from loket.channels.models import Channel, ChannelKind, Delivery, DeliveryState
 from loket.channels.registry import adapter_for
-from loket.core import clock
+from loket.core import clock, crypto
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,8 @@ def create_channel(
     enabled: bool = True,
     actor: User | None,
 ) -> Channel:
-    """Add a channel. The event names the settings given, never their values."""
+    """Add a channel. Secrets are stored encrypted; the event names the settings given,
+    never their values."""
     if kind not in ChannelKind.values:
         raise ValidationError(_("Unknown channel kind: %s") % kind)
     name = " ".join(name.split())[:100] or address or kind
@@ -142,7 +144,7 @@ def create_channel(
             name=name,
             address=address,
             team=team,
-            config=dict(config or {}),
+            config=secrets.seal(kind, config or {}),
             enabled=enabled,
         )
         audit.append(
@@ -189,12 +191,12 @@ def update_channel(
             changed.append("enabled")
         stored = dict(channel.config)
         for key, value in (config or {}).items():
-            if stored.get(key) != value:
+            if not _same(stored.get(key), value):
                 stored[key] = value
                 changed.append(key)
         if not changed:
             return channel
-        channel.config = stored
+        channel.config = secrets.seal(channel.kind, stored)
         channel.save()
         kind = "channel.changed"
         if changed == ["enabled"]:
@@ -207,3 +209,13 @@ def update_channel(
             data={"fields": sorted(changed)},
         )
     return channel
+
+
+def _same(stored: Any, value: Any) -> bool:
+    """Whether a submitted setting equals the stored one (a secret compared in clear)."""
+    if crypto.is_encrypted(stored):
+        try:
+            return bool(secrets.reveal(stored) == value)
+        except crypto.DecryptionError:
+            return False  # unreadable: whatever was typed replaces it
+    return bool(stored == value)

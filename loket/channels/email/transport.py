@@ -11,9 +11,10 @@ from email.utils import format_datetime, formataddr
 from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
 
+from loket.channels import secrets as channel_secrets
 from loket.channels.items import DeliveryError, SendResult
 from loket.channels.models import Channel
-from loket.core import clock
+from loket.core import clock, crypto
 from loket.tickets.models import Direction, Message
 
 
@@ -73,6 +74,13 @@ def send(channel: Channel, message: Message) -> SendResult:
     security = str(config.get("smtp_security", "starttls"))
     timeout = float(config.get("smtp_timeout", 30))
     try:
+        password = channel_secrets.get(channel, "smtp_password")
+    except crypto.DecryptionError as exc:
+        raise DeliveryError(
+            "secret_unreadable",
+            _("The stored SMTP password cannot be decrypted; type it again in the settings."),
+        ) from exc
+    try:
         if security == "tls":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
                 host, port, timeout=timeout, context=ssl.create_default_context()
@@ -84,7 +92,7 @@ def send(channel: Channel, message: Message) -> SendResult:
                 client.starttls(context=ssl.create_default_context())
             user = str(config.get("smtp_user", ""))
             if user:
-                client.login(user, str(config.get("smtp_password", "")))
+                client.login(user, password)
             refused = client.send_message(mail)
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryError(
