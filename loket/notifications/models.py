@@ -1,4 +1,4 @@
-"""Notifications for agents: someone @mentioned you in an internal note."""
+"""Notifications for agents: someone @mentioned you in an internal note; a channel broke."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 class Kind(models.TextChoices):
     MENTION = "mention", _("Mention")
+    # A channel stopped working (WhatsApp token expired...): admins, once per incident.
+    CHANNEL = "channel", _("Channel problem")
 
 
 class Notification(models.Model):
