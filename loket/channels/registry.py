@@ -10,6 +10,7 @@ from loket.channels.items import Adapter
 
 ADAPTERS = {
     "email": "loket.channels.email.adapter.EmailAdapter",
+    "whatsapp": "loket.channels.whatsapp.adapter.WhatsAppAdapter",
 }
 
 
