@@ -27,6 +27,14 @@ class Channel(models.Model):
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # Health, shown on the channels page: the provider is reaching us (webhook, minute
+    # precision) and our credentials still work (the last token check and what it said).
+    last_webhook_at = models.DateTimeField(null=True, blank=True)
+    token_ok = models.BooleanField(null=True, blank=True)  # None: never checked
+    token_checked_at = models.DateTimeField(null=True, blank=True)
+    token_error = models.CharField(max_length=500, blank=True)
+    quality_rating = models.CharField(max_length=16, blank=True)  # GREEN, YELLOW, RED, UNKNOWN
+    verified_name = models.CharField(max_length=255, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"

@@ -15,33 +15,23 @@ from loket.audit.models import Event
 from loket.channels import secrets, services
 from loket.channels.forms import form_for, masked_config
 from loket.channels.models import Channel
+from loket.channels.whatsapp.tests.config_support import (
+    ACCESS_TOKEN,
+    APP_SECRET,
+    VERIFY_TOKEN,
+    whatsapp_channel,
+)
 from loket.conftest import Shop
 from loket.core import crypto
 
 pytestmark = pytest.mark.django_db
 
-TOKEN = "EAAG-token-akses-sangat-rahasia-4321"
-APP_SECRET = "app-secret-rahasia-77aa"
-VERIFY = "verifikasi-toko-9090"
+TOKEN = ACCESS_TOKEN
+VERIFY = VERIFY_TOKEN
 
 
 def whatsapp(shop: Shop) -> Channel:
-    return services.create_channel(
-        kind="whatsapp",
-        name="WA Grosir",
-        address="+6281100002222",
-        team=shop.sales,
-        config={
-            "phone_number_id": "109876543210987",
-            "waba_id": "102290129340398",
-            "access_token": TOKEN,
-            "app_secret": APP_SECRET,
-            "verify_token": VERIFY,
-            "api_version": "v23.0",
-            "base_url": "https://graph.facebook.com",
-        },
-        actor=shop.sari,
-    )
+    return whatsapp_channel(shop.sales, name="WA Grosir")
 
 
 def raw_config(channel: Channel) -> str:
