@@ -166,8 +166,8 @@ def _count(user: User, ticket: Ticket, *, htmx: bool) -> int:
 # teams, the ticket with its row relations, tags, identities, messages, attachments, related);
 # unread notifications looked for (1; marked read only when there are some); agents and teams
 # for the pickers (2); the timeline's events (1); the customer's tickets (contact_detail: 5);
-# the permissions (2).
-FRAGMENT_QUERIES = 20
+# the permissions (2); on WhatsApp, when the customer's 24-hour window closes (1).
+FRAGMENT_QUERIES = 21
 
 
 def test_the_ticket_page_runs_a_fixed_number_of_queries(shop: Shop) -> None:

@@ -32,7 +32,8 @@ from loket.notifications import selectors as notification_selectors
 from loket.notifications import services as notifications
 from loket.tickets import selectors
 from loket.tickets import services as tickets
-from loket.tickets.models import Ticket
+from loket.tickets.models import Message, Ticket
+from loket.web.tickets import wa_compose
 from loket.web.tickets.forms import ComposerForm
 from loket.web.tickets.views import agent_of, page_context, visible_detail
 
@@ -60,9 +61,13 @@ def send(request: HttpRequest, number: int) -> HttpResponse:
     ticket = visible_detail(user, number)
     identities = list(ticket.contact.identities.all())
     form = ComposerForm(
-        request.POST, identities=identities, files_list=request.FILES.getlist("files")
+        request.POST,
+        identities=identities,
+        files_list=request.FILES.getlist("files"),
+        buttons=request.POST.getlist("buttons"),
     )
     errors: list[str] = []
+    window_closed = False
     if form.is_valid():
         try:
             with transaction.atomic():
@@ -70,21 +75,20 @@ def send(request: HttpRequest, number: int) -> HttpResponse:
                     note = tickets.add_note(ticket, user, form.cleaned_data["text"])
                     notifications.notify_mentions(note)
                 else:
-                    tickets.reply(
-                        ticket,
-                        user,
-                        form.cleaned_data["text"],
-                        identity=form.cleaned_data["identity"],
-                        attachments=form.attachments(),
-                    )
+                    _reply(ticket, user, form)
         except ValidationError as exc:
             errors = _messages(exc)
+            window_closed = getattr(exc, "code", None) == "window_closed"
     else:
         errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
     if errors:
         context = page_context(request, user, ticket, form)
         context["errors"] = errors
         context["text"] = request.POST.get("text", "")
+        context["quoted"] = _quoted(ticket, request.POST.get("reply_to", ""))
+        if window_closed:  # the window closed while the agent typed: offer the templates
+            context["picker_open"] = True
+            context["templates"] = wa_compose.approved(ticket)
         return render(request, "web/tickets/composer.html", context, status=422)
     fresh = visible_detail(user, number)
     context = page_context(request, user, fresh)
@@ -95,6 +99,36 @@ def send(request: HttpRequest, number: int) -> HttpResponse:
         else context["chosen_identity"]
     )
     return render(request, "web/tickets/sent.html", context)
+
+
+def _quoted(ticket: Ticket, raw: str) -> Message | None:
+    """The message of this ticket a reply quotes (from the prefetched timeline)."""
+    pk = int(raw) if raw.isdigit() else 0
+    return next((m for m in ticket.messages.all() if m.pk == pk), None)
+
+
+def _reply(ticket: Ticket, user: User, form: ComposerForm) -> None:
+    """Queue the composer's reply: the quote, and WhatsApp quick-reply buttons, if any."""
+    data = form.cleaned_data
+    reply_to = _quoted(ticket, str(data.get("reply_to") or ""))
+    if data.get("reply_to") and reply_to is None:
+        raise ValidationError(_("The quoted message is not in this conversation."))
+    meta: dict[str, Any] = {}
+    interactive = form.interactive()
+    if interactive is not None:
+        identity = data.get("identity")
+        if ticket.channel.kind != "whatsapp" or (identity and identity.kind != "phone"):
+            raise ValidationError(_("Buttons can only be sent on WhatsApp."))
+        meta = {"wa": {"interactive": interactive}}
+    tickets.reply(
+        ticket,
+        user,
+        data["text"],
+        identity=data["identity"],
+        attachments=form.attachments(),
+        reply_to=reply_to,
+        meta=meta or None,
+    )
 
 
 @login_required

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from loket.accounts.models import Team, User
 from loket.audit.models import Event
 from loket.tickets.models import DeliveryStatus, Direction, Message, Priority, Status, Ticket
+from loket.web.tickets import wa_timeline
 
 # Event kinds shown as small grey lines between the messages.
 SHOWN_EVENTS = (
@@ -29,6 +32,22 @@ LONG_TEXT = 1200
 # Images shown inline; anything else (SVG can carry scripts) is a download.
 INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
+
+class MediaTypes(frozenset[str]):
+    """Content types, matched without their parameters ("audio/ogg; codecs=opus")."""
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and super().__contains__(
+            value.split(";", 1)[0].strip().lower()
+        )
+
+
+# Voice notes, audio and video play in the page (<audio>/<video> from our own origin).
+INLINE_AUDIO = MediaTypes(
+    {"audio/ogg", "audio/mpeg", "audio/mp4", "audio/aac", "audio/webm", "audio/wav", "audio/opus"}
+)
+INLINE_VIDEO = MediaTypes({"video/mp4", "video/webm", "video/ogg"})
+
 PENDING_DELIVERY = frozenset({DeliveryStatus.QUEUED, DeliveryStatus.SENDING})
 
 
@@ -40,6 +59,10 @@ class Entry:
     line: str = ""
     # For a failed message of ours: what the agent can do about it.
     advice: str = ""
+    # A WhatsApp message's rich parts (docs/adr/0004): cards, quote, reactions.
+    wa: wa_timeline.WaView | None = None
+    # The failure is the closed 24-hour window: the template picker is offered right there.
+    offer_templates: bool = False
 
 
 def _names(events: list[Event], agents: dict[int, User], teams: dict[int, Team]) -> set[int]:
@@ -110,14 +133,22 @@ def build(ticket: Ticket, agents: dict[int, User], teams: dict[int, Team]) -> li
     missing = _names(events, agents, teams)
     if missing:
         agents = {**agents, **{u.pk: u for u in User.objects.filter(pk__in=missing)}}
+    messages = list(ticket.messages.all())
+    folded = wa_timeline.fold(messages)
     entries = [
-        Entry(
+        Entry("event", m.created_at, line=folded.lines[m.pk])
+        if m.pk in folded.lines
+        else Entry(
             "message",
             m.created_at,
             message=m,
             advice=failure_advice(m) if m.delivery_status == DeliveryStatus.FAILED else "",
+            wa=folded.views.get(m.pk),
+            offer_templates=m.delivery_status == DeliveryStatus.FAILED
+            and m.failure_code in WINDOW_CODES,
         )
-        for m in ticket.messages.all()
+        for m in messages
+        if m.pk not in folded.hidden or m.pk in folded.lines
     ]
     entries += [Entry("event", e.created_at, line=event_line(e, agents, teams)) for e in events]
     entries.sort(key=lambda entry: (entry.at, entry.kind == "message"))
@@ -132,50 +163,113 @@ def awaiting_delivery(ticket: Ticket) -> bool:
     )
 
 
+# Failure codes (Graph codes as strings, docs/adr/0004, and Loket's own) grouped by what the
+# agent can do about them.
+WINDOW_CODES = frozenset({"131047", "re_engagement", "window_closed"})
+UNREACHABLE_CODES = frozenset({"131026", "not_on_whatsapp", "invalid_recipient", "137000"})
+RATE_CODES = frozenset({"4", "80007", "130429", "131056", "131064", "rate_limited"})
+AUTH_CODES = frozenset(
+    {"0", "190", "3", "10", "131030", "131031", "131037", "131042", "131045", "368", "131063"}
+)
+TEMPLATE_CODES = frozenset({"132000", "132001", "132005", "132007", "132008", "132012"})
+TEMPLATE_GONE_CODES = frozenset({"132015", "132016"})
+MARKETING_CODES = frozenset({"131049", "131050", "130472", "131048"})
+MEDIA_CODES = frozenset({"131052", "131053", "media_too_large"})
+INVALID_CODES = frozenset({"100", "131008", "131009", "131021"})
+
+
+# What the agent can do, per group of codes, in the order they are looked at.
+ADVICE: list[tuple[frozenset[str], Promise]] = [
+    (
+        WINDOW_CODES,
+        gettext_lazy(
+            "The WhatsApp 24-hour window is closed. Send an approved template, or answer by "
+            "email if the customer has an address."
+        ),
+    ),
+    (
+        UNREACHABLE_CODES,
+        gettext_lazy("This number cannot receive WhatsApp messages. Try contacting them by email."),
+    ),
+    (
+        RATE_CODES,
+        gettext_lazy("WhatsApp is limiting how fast we send; Loket will retry by itself."),
+    ),
+    (
+        AUTH_CODES,
+        gettext_lazy(
+            "The WhatsApp number is not set up to send (access or account problem). Ask an "
+            "admin to check the channel, then send again."
+        ),
+    ),
+    (
+        TEMPLATE_CODES,
+        gettext_lazy(
+            "WhatsApp refused this template or its values. Check the values, or pick another "
+            "template."
+        ),
+    ),
+    (
+        TEMPLATE_GONE_CODES,
+        gettext_lazy("This template is paused or disabled by WhatsApp. Pick another template."),
+    ),
+    (
+        MARKETING_CODES,
+        gettext_lazy(
+            "WhatsApp held back this message (marketing limits or the customer opted out). "
+            "Answer with a utility template or by email."
+        ),
+    ),
+    (
+        MEDIA_CODES,
+        gettext_lazy("The file could not be sent. Try a smaller file or another format."),
+    ),
+    (
+        INVALID_CODES,
+        gettext_lazy("WhatsApp refused the message as invalid. Tell an admin; try plain text."),
+    ),
+    (
+        frozenset({"recipient_refused", "no_recipient"}),
+        gettext_lazy(
+            "The address was refused. Check it in the customer panel or answer on another one."
+        ),
+    ),
+    (
+        frozenset({"smtp_not_configured"}),
+        gettext_lazy("Ask an admin to set up sending for this channel, then send again."),
+    ),
+]
+
+
 def failure_advice(message: Message) -> str:
     """What the agent can do about a failed message, in words."""
     code = message.failure_code
-    if code in {"131047", "re_engagement", "window_closed"}:
-        return _(
-            "The WhatsApp 24-hour window is closed. Send an approved template, or answer by "
-            "email if the customer has an address."
-        )
-    if code in {"131026", "not_on_whatsapp", "invalid_recipient"}:
-        return _("This number cannot receive WhatsApp messages. Try contacting them by email.")
-    if code in {"recipient_refused", "no_recipient"}:
-        return _(
-            "The address was refused. Check it in the customer panel or answer on another one."
-        )
-    if code == "smtp_not_configured":
-        return _("Ask an admin to set up sending for this channel, then send again.")
+    if code.isdigit() and 200 <= int(code) <= 299:  # Graph permission codes
+        code = "10"
+    for codes, advice in ADVICE:
+        if code in codes:
+            return str(advice)
     return _("Try again later, or answer on another address of this customer.")
-
-
-WHATSAPP_WINDOW = timedelta(hours=24)
 
 
 def whatsapp_window(ticket: Ticket, now: datetime) -> tuple[str, bool]:
     """The WhatsApp 24-hour customer service window, in words, and whether it is open.
 
     Free-form WhatsApp messages reach the customer only within 24 hours of their last
-    message; after that only approved templates do. Empty for tickets of other channels.
+    message to this number (any of their tickets); after that only approved templates do.
+    Empty for tickets of other channels. One query (``window.closes_at``).
     """
     if ticket.channel.kind != "whatsapp":
         return "", True
-    last = max(
-        (
-            m.created_at
-            for m in ticket.messages.all()
-            if m.direction == Direction.INBOUND and m.channel_id == ticket.channel_id
-        ),
-        default=None,
-    )
-    if last is None or now >= last + WHATSAPP_WINDOW:
+    from loket.channels.whatsapp import window
+
+    closes = window.closes_at(ticket.channel, ticket.contact_id)
+    if closes is None or now >= closes:
         return _(
             "The WhatsApp window is closed: the customer has not written for 24 hours, so a "
-            "free reply will not arrive. Answer by email or send a template."
+            "free reply will not arrive. Send an approved template, or answer by email."
         ), False
-    left = last + WHATSAPP_WINDOW - now
+    left = closes - now
     hours, minutes = divmod(int(left.total_seconds() // 60), 60)
     return _("WhatsApp window closes in %(hours)d h %(minutes)d min") % {
         "hours": hours,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from loket.web.tickets import actions, notifications, views
+from loket.web.tickets import actions, notifications, views, wa_actions
 
 app_name = "tickets"
 
@@ -15,6 +15,14 @@ urlpatterns = [
     path("<int:number>/gabung/<int:contact_id>/", actions.merge_confirm, name="merge_confirm"),
     path("<int:number>/gabung/simpan/", actions.merge, name="merge"),
     path("<int:number>/tautkan/", actions.link, name="link"),
+    path("<int:number>/wa/templat/", wa_actions.template_menu, name="wa_templates"),
+    path("<int:number>/wa/templat/<int:pk>/", wa_actions.template, name="wa_template"),
+    path(
+        "<int:number>/wa/templat/<int:pk>/pratinjau/",
+        wa_actions.template_preview,
+        name="wa_template_preview",
+    ),
+    path("<int:number>/wa/reaksi/<int:pk>/", wa_actions.react, name="react"),
     path("lampiran/<int:pk>/", views.download, name="attachment"),
     path("notifikasi/", notifications.index, name="notifications"),
     path("notifikasi/lonceng/", notifications.bell, name="bell"),

@@ -21,7 +21,7 @@ from loket.notifications import services as notifications
 from loket.tickets import selectors
 from loket.tickets.models import Attachment, Direction, Priority, Status, Ticket
 from loket.tickets.status import TRANSITIONS
-from loket.web.tickets import timeline
+from loket.web.tickets import timeline, wa_compose, wa_timeline
 from loket.web.tickets.forms import ComposerForm
 
 
@@ -84,6 +84,9 @@ def timeline_context(user: User, ticket: Ticket) -> dict[str, Any]:
         "teams": list(teams.values()),
         "long_text": timeline.LONG_TEXT,
         "inline_images": timeline.INLINE_IMAGES,
+        "inline_audio": timeline.INLINE_AUDIO,
+        "inline_video": timeline.INLINE_VIDEO,
+        "reactions": wa_timeline.REACTIONS,
     }
 
 
@@ -115,10 +118,17 @@ def page_context(
     identities = list(ticket.contact.identities.all())
     chosen = default_identity(ticket)
     window, window_open = timeline.whatsapp_window(ticket, clock.now())
+    whatsapp = ticket.channel.kind == "whatsapp"
     context.update(
         {
             "window": window,
             "window_open": window_open,
+            "whatsapp": whatsapp,
+            # Outside the window the templates are the way forward: listed right away (one
+            # query); inside it they load when the agent opens the picker.
+            "picker_open": whatsapp and not window_open,
+            "templates": wa_compose.approved(ticket) if whatsapp and not window_open else None,
+            "quoted": None,
             "identities": identities,
             "form": form,
             "chosen_identity": chosen.pk if chosen else None,
@@ -137,6 +147,7 @@ def detail(request: HttpRequest, number: int) -> HttpResponse:
     user = agent_of(request)
     ticket = visible_detail(user, number)
     notifications.mark_ticket_read(user, ticket.pk)
+    wa_compose.mark_read(ticket)
     context = page_context(request, user, ticket)
     context["fragment"] = is_htmx(request)
     if is_htmx(request):
@@ -177,7 +188,12 @@ def download(request: HttpRequest, pk: int) -> FileResponse:
         handle = default_storage.open(str(attachment.file.name), "rb")
     except OSError:
         raise Http404 from None
-    inline = request.GET.get("inline") == "1" and attachment.content_type in timeline.INLINE_IMAGES
+    playable = (
+        attachment.content_type in timeline.INLINE_IMAGES
+        or attachment.content_type in timeline.INLINE_AUDIO
+        or attachment.content_type in timeline.INLINE_VIDEO
+    )
+    inline = request.GET.get("inline") == "1" and playable
     response = FileResponse(
         handle,
         as_attachment=not inline,

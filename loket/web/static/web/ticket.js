@@ -41,10 +41,13 @@
     if (elt && elt.querySelector) {
       var conv = elt.matches && elt.matches("[data-ticket]") ? elt : elt.querySelector("[data-ticket]");
       if (conv) { scrollTimelines(conv); }
-      if (elt.matches && elt.matches("form[data-composer]")) {
-        scrollTimelines(elt.closest("[data-ticket]"));
-        var area = elt.querySelector("textarea[name=text]");
-        if (area && !elt.querySelector(".errors")) { area.focus(); }
+      var composer = elt.matches && elt.matches("form[data-composer]") ? elt
+        : (elt.matches && elt.matches(".composer-box") ? elt.querySelector("form[data-composer]") : null);
+      if (composer) {
+        scrollTimelines(composer.closest("[data-ticket]"));
+        followIdentity(composer);
+        var area = composer.querySelector("textarea[name=text]");
+        if (area && !composer.querySelector(".errors") && area.offsetParent) { area.focus(); }
       }
     }
   });
@@ -59,7 +62,9 @@
     var conv = elt && elt.closest ? elt.closest("[data-ticket]") : null;
     var toast = conv ? conv.querySelector("[data-toast]") : null;
     if (!toast) { return; }
-    var text = event.detail.xhr.status === 403 ? event.detail.xhr.responseText : "";
+    var xhr = event.detail.xhr;
+    var plain = (xhr.getResponseHeader("Content-Type") || "").indexOf("text/plain") === 0;
+    var text = xhr.status === 403 || (xhr.status === 422 && plain) ? xhr.responseText : "";
     toast.textContent = text || (document.documentElement.lang === "en"
       ? "Something went wrong. Try again." : "Terjadi kesalahan. Coba lagi.");
     window.setTimeout(function () { toast.textContent = ""; }, 5000);
@@ -92,6 +97,65 @@
       hideMentions(form);
     }
     if (event.target.type === "file") { listFiles(form, event.target); }
+    if (event.target.name === "identity") { followIdentity(form); }
+  });
+
+  // WhatsApp outside the 24-hour window: free text is hidden while the answer goes to the
+  // WhatsApp number; choosing an email address brings it back (CSS reads .to-other).
+  function followIdentity(form) {
+    var select = form.querySelector("select[name=identity]");
+    var option = select ? select.options[select.selectedIndex] : null;
+    form.classList.toggle("to-other", Boolean(option && option.getAttribute("data-kind") !== "phone"));
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-composer]").forEach(followIdentity);
+  });
+
+  // "Pick a template" (composer, failed message): open the picker and bring it into view.
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest ? event.target.closest("[data-open-templates]") : null;
+    if (!opener) { return; }
+    var picker = document.getElementById((opener.getAttribute("href") || "").slice(1));
+    if (!picker) { return; }
+    event.preventDefault();
+    picker.open = true;
+    picker.scrollIntoView({ block: "nearest" });
+    var summary = picker.querySelector("summary");
+    if (summary) { summary.focus(); }
+  });
+
+  // Quoting: "Reply to this" on a customer's message puts it above the composer; Esc or ×
+  // takes it away. A quote in a bubble scrolls to the quoted message and flashes it.
+  function setQuote(form, id, text) {
+    var box = form.querySelector("[data-quote]");
+    if (!box) { return; }
+    box.querySelector("input[name=reply_to]").value = id || "";
+    box.querySelector("[data-quote-text]").textContent = text || "";
+    box.hidden = !id;
+  }
+  document.addEventListener("click", function (event) {
+    var quote = event.target.closest ? event.target.closest("[data-reply-to]") : null;
+    var clear = event.target.closest ? event.target.closest("[data-quote-clear]") : null;
+    var link = event.target.closest ? event.target.closest("[data-quote-link]") : null;
+    if (quote) {
+      var conv = quote.closest("[data-ticket]");
+      var form = conv ? conv.querySelector("form[data-composer]") : null;
+      if (!form) { return; }
+      var reply = form.querySelector("input[name=mode][value=reply]");
+      if (reply && !reply.checked) { reply.checked = true; form.classList.remove("is-note"); }
+      setQuote(form, quote.getAttribute("data-reply-to"), quote.getAttribute("data-excerpt"));
+      var area = form.querySelector("textarea[name=text]");
+      if (area && area.offsetParent) { area.focus(); }
+    } else if (clear) {
+      setQuote(composerOf(clear), "", "");
+    } else if (link) {
+      var target = document.getElementById((link.getAttribute("href") || "").slice(1));
+      if (!target) { return; }
+      event.preventDefault();
+      target.scrollIntoView({ block: "center", behavior: "smooth" });
+      target.classList.add("is-flash");
+      window.setTimeout(function () { target.classList.remove("is-flash"); }, 1500);
+    }
   });
 
   function listFiles(form, input) {
@@ -138,6 +202,7 @@
       }
       if (event.key === "Escape") { hideMentions(form); return; }
     }
+    if (event.key === "Escape") { setQuote(form, "", ""); return; }
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       var send = form.querySelector("[data-send]");
