@@ -144,10 +144,10 @@ def _error(channel: Channel, data: dict[str, Any], key: str) -> None:
     code = str(data.get("code", ""))
     details = str(data.get("details") or data.get("message") or data.get("title") or "")
     reason = errors.classify(int(code)).reason if code.isdigit() else details
-    text = _("WhatsApp reported error %(code)s: %(reason)s") % {
-        "code": code or "?",
-        "reason": reason,
-    }
+    if code:
+        text = _("WhatsApp reported error %(code)s: %(reason)s") % {"code": code, "reason": reason}
+    else:  # our parser gave up on a part of a webhook
+        text = _("Part of a WhatsApp webhook could not be read: %(reason)s") % {"reason": reason}
     if details and details != reason:
         text = f"{text} ({details})"
     log.warning("channel %s: %s", channel.pk, text)
