@@ -134,7 +134,7 @@ def build(ticket: Ticket, agents: dict[int, User], teams: dict[int, Team]) -> li
     if missing:
         agents = {**agents, **{u.pk: u for u in User.objects.filter(pk__in=missing)}}
     messages = list(ticket.messages.all())
-    folded = wa_timeline.fold(messages)
+    folded = wa_timeline.fold(messages, whatsapp=ticket.channel.kind == "whatsapp")
     entries = [
         Entry("event", m.created_at, line=folded.lines[m.pk])
         if m.pk in folded.lines

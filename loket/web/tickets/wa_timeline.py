@@ -338,8 +338,10 @@ class Folded:
     lines: dict[int, str]  # hidden messages whose target is elsewhere: a grey line instead
 
 
-def fold(messages: list[Message]) -> Folded:
-    """Views for every WhatsApp message of the timeline (no query: the prefetch holds all)."""
+def fold(messages: list[Message], *, whatsapp: bool) -> Folded:
+    """Views for every WhatsApp message of the timeline (no query: the prefetch holds all).
+
+    On a WhatsApp ticket every customer message gets one (to be quoted and reacted to)."""
     by_pk = {m.pk: m for m in messages}
     by_ext = {m.external_id: m for m in messages if m.external_id}
     views: dict[int, WaView] = {}
@@ -347,7 +349,9 @@ def fold(messages: list[Message]) -> Folded:
     lines: dict[int, str] = {}
     for message in messages:
         wa = _wa(message)
-        if not wa and not (isinstance(message.meta, dict) and message.meta.get("reactions")):
+        reacted = isinstance(message.meta, dict) and message.meta.get("reactions")
+        customer = whatsapp and message.direction == Direction.INBOUND and message.external_id
+        if not wa and not reacted and not customer and message.reply_to_id is None:
             continue
         view = views.setdefault(message.pk, _view(message, wa))
         view.quote = _quote(message, wa, by_pk, by_ext)
