@@ -54,12 +54,17 @@ class Say:
 
 @dataclass(frozen=True)
 class Reply:
-    """An agent answers. ``fail`` = (code, reason) when the provider later reports failure."""
+    """An agent answers. ``fail`` = (code, reason) when the provider later reports failure.
+
+    ``template`` = (name, *parameters) sends that approved WhatsApp template instead of free
+    text (the only way to write after the 24-hour window closed); ``text`` is what it reads.
+    """
 
     after: int
     agent: str
     text: str
     fail: tuple[str, str] | None = None
+    template: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,11 +147,6 @@ def tags(after: int, by: str, *names: str) -> Tag:
     return Tag(after, by, names)
 
 
-WINDOW_CLOSED = (
-    "131047",
-    "Pesan tidak terkirim: sudah lebih dari 24 jam sejak pelanggan terakhir menulis. "
-    "Kirim template pesan yang disetujui untuk membuka percakapan lagi.",
-)
 MAILBOX_FULL = (
     "552",
     "Pesan tidak terkirim: kotak surat penerima penuh (552 5.2.2). "
@@ -779,17 +779,18 @@ CONVERSATIONS: tuple[Conversation, ...] = (
         "0812-1010-2020",
         ago(days=2, hours=3),
         Say(0, "Kak yang kemeja batik kombinasi polos ada size XXL?"),
-        Reply(
+        Note(
             1900,
             "budi",
-            "Halo Kak Fajar, mohon maaf baru balas 🙏 XXL ready kak, Rp265.000.",
-            fail=WINDOW_CLOSED,
+            "Jendela 24 jam sudah tutup, pesan biasa tidak bisa dikirim. Kirim template "
+            '"lanjutkan_percakapan" dulu, stok XXL dijawab setelah Kak Fajar membalas.',
         ),
-        Note(
-            20,
+        Reply(
+            2,
             "budi",
-            "Jendela 24 jam sudah tutup, balasan gagal. Nanti kirim template "
-            '"info_stok" setelah WhatsApp terhubung.',
+            "Halo Kak Fajar, kami sudah membalas pertanyaan Kakak soal tiket kemeja XXL. "
+            "Balas pesan ini untuk melanjutkan percakapan.",
+            template=("lanjutkan_percakapan", "Kak Fajar", "kemeja XXL"),
         ),
         tags(1, "budi", "stok"),
     ),

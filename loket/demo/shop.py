@@ -28,6 +28,7 @@ from loket.audit import services as audit
 from loket.channels import services as channels
 from loket.channels.items import InboundMessage, Sender, StatusUpdate
 from loket.channels.models import Channel, ChannelKind
+from loket.channels.whatsapp.emulator import demo as emulator
 from loket.contacts import services as contacts
 from loket.contacts.models import Identity
 from loket.core import clock
@@ -169,12 +170,14 @@ class _Player:
                 user.teams.set([self.teams[t] for t in person.teams])
                 self.users[person.key] = user
             replies.add(self.users)
-            self.channels["whatsapp"] = Channel.objects.create(
+            # Pointed at the local emulator (loket run --demo starts it); secrets encrypted.
+            self.channels["whatsapp"] = channels.create_channel(
                 kind=ChannelKind.WHATSAPP,
                 name=script.WHATSAPP_NAME,
                 address=script.WHATSAPP_NUMBER,
                 team=self.teams[script.SALES],
-                config={"demo": True},
+                config=emulator.channel_config(),
+                actor=None,
             )
             self.channels["email"] = Channel.objects.create(
                 kind=ChannelKind.EMAIL,
@@ -295,7 +298,11 @@ class _Player:
             agent = self.users[step.agent]
             if ticket.assignee_id is None:  # whoever answers an unassigned ticket takes it
                 ticket = tickets.assign(ticket, agent, actor=agent)
-            message = tickets.reply(ticket, agent, step.text)
+            meta = {}
+            if step.template:
+                name, *params = step.template
+                meta = {"wa": {"template": {"name": name, "language": "id", "params": params}}}
+            message = tickets.reply(ticket, agent, step.text, meta=meta)
             self.replies[(index, j)] = message
         elif isinstance(step, Note):
             tickets.add_note(ticket, self.users[step.agent], step.text)

@@ -14,23 +14,25 @@ from loket.channels.whatsapp.emulator import state
 from loket.core.env import env_int
 
 
-def default_port() -> int:
-    """LOKET_WHATSAPP_EMULATOR_PORT, else the web port + 1 (8001 by default)."""
-    return env_int("WHATSAPP_EMULATOR_PORT", env_int("PORT", 8000, minimum=1) + 1, minimum=1)
+def default_port(web_port: int | None = None) -> int:
+    """LOKET_WHATSAPP_EMULATOR_PORT, else the web port + 1 (LOKET_PORT + 1: 8001)."""
+    web = web_port or env_int("PORT", 8000, minimum=1)
+    return env_int("WHATSAPP_EMULATOR_PORT", web + 1, minimum=1)
 
 
 def channel_config(port: int | None = None) -> dict[str, Any]:
     """The demo channel's settings: the emulator's numbers, secrets and base URL."""
     return {
+        "demo": True,
         "emulator": True,
         "phone_number_id": state.PHONE_NUMBER_ID,
         "waba_id": state.WABA_ID,
-        "display_phone_number": state.DISPLAY_PHONE_NUMBER,
         "api_version": state.API_VERSION,
         "base_url": f"http://127.0.0.1:{port or default_port()}",
         "access_token": state.ACCESS_TOKEN,
         "app_secret": state.APP_SECRET,
         "verify_token": state.VERIFY_TOKEN,
+        "mark_read": True,
     }
 
 

@@ -2,7 +2,9 @@
 
 Migrates the database, loads the demo into an empty database with ``--demo``, then keeps three
 processes running: the web server (``loket web``), the task worker (``loket db_worker``) and the
-scheduler (``loket scheduler``). Ctrl-C or SIGTERM stops them all.
+scheduler (``loket scheduler``). With ``--demo``, a fourth: the WhatsApp emulator
+(``loket whatsapp-emulator``) that the demo's WhatsApp channel talks to, with its customer
+phone page. Ctrl-C or SIGTERM stops them all.
 """
 
 from __future__ import annotations
@@ -123,12 +125,17 @@ class Command(BaseCommand):
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(f"Database: {database_label()} (migrated)")
+        programs = self.programs(host, port)
+        self.phone_url = ""
         if options["demo"]:
             self._demo()
+            emulator = self._emulator(url, port)
+            if emulator is not None:
+                programs.append(emulator)
         connections.close_all()  # the children open their own connections
 
         supervisor = Supervisor(
-            self.programs(host, port),
+            programs,
             out=sys.stdout,
             ready_check=lambda: answers(url.rstrip("/") + reverse("web:login")),
             on_ready=lambda: self._ready(url, browser=not options["no_browser"]),
@@ -169,6 +176,49 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Demo data: not loaded, the database already holds data.")
 
+    def _emulator(self, url: str, web_port: int) -> Program | None:
+        """The WhatsApp emulator for the demo channel, on LOKET_WHATSAPP_EMULATOR_PORT or the
+        web port + 1; the channel's base URL follows that port. None when there is no such
+        channel or the port is taken (said, not fatal: the rest of the demo still runs)."""
+        from loket.channels import secrets
+        from loket.channels import services as channels
+        from loket.channels.models import Channel, ChannelKind
+        from loket.channels.whatsapp.emulator import demo
+
+        channel = (
+            Channel.objects.filter(kind=ChannelKind.WHATSAPP, config__emulator=True)
+            .order_by("pk")
+            .first()
+        )
+        if channel is None:
+            return None
+        port = demo.default_port(web_port)
+        if port_in_use("127.0.0.1", port):
+            self.stdout.write(
+                f"WhatsApp emulator not started: port {port} is in use "
+                "(set LOKET_WHATSAPP_EMULATOR_PORT to another port)."
+            )
+            return None
+        base_url = f"http://127.0.0.1:{port}"
+        if channel.config.get("base_url") != base_url:
+            channels.update_channel(channel, actor=None, config={"base_url": base_url})
+        config = channel.config
+        argv = [
+            *[sys.executable, "-m", "loket", "whatsapp-emulator"],
+            *["--port", str(port), "--webhook", url.rstrip("/") + demo.webhook_path(channel.pk)],
+            *["--phone-number-id", str(config.get("phone_number_id", ""))],
+            *["--waba-id", str(config.get("waba_id", ""))],
+            *["--display-phone-number", channel.address.removeprefix("+")],
+            *["--api-version", str(config.get("api_version", ""))],
+        ]
+        # Secrets by environment, so they never show in the process list.
+        env = {
+            "LOKET_EMULATOR_ACCESS_TOKEN": secrets.get(channel, "access_token"),
+            "LOKET_EMULATOR_APP_SECRET": secrets.get(channel, "app_secret"),
+        }
+        self.phone_url = base_url + "/"
+        return Program("whatsapp", argv, env)
+
     def _ready(self, url: str, *, browser: bool) -> None:
         from loket.demo import shop
 
@@ -177,6 +227,8 @@ class Command(BaseCommand):
             lines += login_lines(shop.logins())
         finally:
             connections.close_all()
+        if self.phone_url:
+            lines.append(f"Coba sebagai pelanggan: {self.phone_url}")
         lines += [
             f"Admin: {url}admin/   API docs: {url}api/v1/docs",
             "Press Ctrl-C to stop.",
