@@ -84,13 +84,11 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     rest = text.strip()
     while len(rest) > limit:
         window = rest[:limit]
-        cut = -1
-        for separator in ("\n\n", "\n", " "):
-            cut = window.rfind(separator)
-            if cut > limit // 2:
-                break
-        if cut <= 0:
-            cut = limit
+        # The last paragraph, else line, else word end in the second half; else a hard cut.
+        cut = next(
+            (at for at in (window.rfind(sep) for sep in ("\n\n", "\n", " ")) if at > limit // 2),
+            limit,
+        )
         pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:
