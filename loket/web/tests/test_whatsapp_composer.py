@@ -41,7 +41,7 @@ def _english(shop: Shop) -> None:
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
+def clock() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
 
@@ -85,7 +85,7 @@ def outbound(ticket: Ticket) -> list[Message]:
 
 # --- the window ---------------------------------------------------------------------------------
 def test_outside_the_window_free_text_gives_way_to_the_approved_templates(
-    shop: Shop, clock: time_machine.Coordinates
+    shop: Shop, clock: time_machine.Traveller
 ) -> None:
     ticket = shop.whatsapp_from_dewi("Halo kak")
     template(shop.whatsapp, "tiket_diproses")
@@ -108,7 +108,7 @@ def test_outside_the_window_free_text_gives_way_to_the_approved_templates(
 
 
 def test_inside_the_window_the_templates_wait_behind_a_button(
-    shop: Shop, clock: time_machine.Coordinates
+    shop: Shop, clock: time_machine.Traveller
 ) -> None:
     ticket = shop.whatsapp_from_dewi("Halo kak")
     template(shop.whatsapp, "tiket_diproses")
@@ -121,7 +121,7 @@ def test_inside_the_window_the_templates_wait_behind_a_button(
 
 
 def test_a_template_is_prefilled_previewed_and_sent_with_its_meta(
-    shop: Shop, clock: time_machine.Coordinates, django_capture_on_commit_callbacks: OnCommit
+    shop: Shop, clock: time_machine.Traveller, django_capture_on_commit_callbacks: OnCommit
 ) -> None:
     from loket.channels.whatsapp import templates
 
@@ -159,7 +159,7 @@ def test_a_template_is_prefilled_previewed_and_sent_with_its_meta(
     assert "Template: tiket_diproses" in html
 
 
-def test_a_template_needs_every_value(shop: Shop, clock: time_machine.Coordinates) -> None:
+def test_a_template_needs_every_value(shop: Shop, clock: time_machine.Traveller) -> None:
     ticket = shop.whatsapp_from_dewi("Halo kak")
     chosen = template(shop.whatsapp, "tiket_diproses")
     status, html = post(shop.budi, "wa_template", ticket, chosen.pk, params=["Dewi", " "])
@@ -170,7 +170,7 @@ def test_a_template_needs_every_value(shop: Shop, clock: time_machine.Coordinate
 
 @pytest.mark.parametrize("status", ["PENDING", "REJECTED"])
 def test_an_unapproved_or_foreign_template_cannot_be_sent(
-    shop: Shop, clock: time_machine.Coordinates, status: str
+    shop: Shop, clock: time_machine.Traveller, status: str
 ) -> None:
     ticket = shop.whatsapp_from_dewi("Halo kak")
     chosen = template(shop.whatsapp, "belum", status=status)
@@ -183,7 +183,7 @@ def test_an_unapproved_or_foreign_template_cannot_be_sent(
 
 
 def test_the_window_closing_while_typing_brings_the_template_picker(
-    shop: Shop, clock: time_machine.Coordinates
+    shop: Shop, clock: time_machine.Traveller
 ) -> None:
     ticket = shop.whatsapp_from_dewi("Halo kak")
     template(shop.whatsapp, "tiket_diproses")
@@ -210,7 +210,7 @@ def test_the_window_closing_while_typing_brings_the_template_picker(
 
 # --- quotes, reactions, buttons -----------------------------------------------------------------
 def test_a_quoted_reply_points_at_the_customers_message(
-    shop: Shop, clock: time_machine.Coordinates
+    shop: Shop, clock: time_machine.Traveller
 ) -> None:
     ticket = shop.whatsapp_from_dewi("Ukuran L ada?", wamid="wamid.q")
     asked = Message.objects.get(external_id="wamid.q")
@@ -223,9 +223,7 @@ def test_a_quoted_reply_points_at_the_customers_message(
     assert f'href="#msg-{asked.pk}"' in html  # the bubble shows the quote
 
 
-def test_a_quote_from_another_ticket_is_refused(
-    shop: Shop, clock: time_machine.Coordinates
-) -> None:
+def test_a_quote_from_another_ticket_is_refused(shop: Shop, clock: time_machine.Traveller) -> None:
     ticket = shop.whatsapp_from_dewi("Halo")
     rudi = shop.email_from_rudi("Halo juga")
     theirs = rudi.messages.get()
@@ -236,7 +234,7 @@ def test_a_quote_from_another_ticket_is_refused(
 
 
 def test_budi_reacts_and_the_reaction_shows_on_the_message(
-    shop: Shop, clock: time_machine.Coordinates
+    shop: Shop, clock: time_machine.Traveller
 ) -> None:
     ticket = shop.whatsapp_from_dewi("Terima kasih kak!", wamid="wamid.thanks")
     thanked = Message.objects.get(external_id="wamid.thanks")
@@ -250,7 +248,7 @@ def test_budi_reacts_and_the_reaction_shows_on_the_message(
 
 
 def test_a_reaction_must_be_one_offered_and_on_a_customer_message(
-    shop: Shop, clock: time_machine.Coordinates
+    shop: Shop, clock: time_machine.Traveller
 ) -> None:
     ticket = shop.whatsapp_from_dewi("Halo", wamid="wamid.h")
     theirs = Message.objects.get(external_id="wamid.h")
@@ -267,7 +265,7 @@ def test_a_reaction_must_be_one_offered_and_on_a_customer_message(
 
 
 def test_quick_reply_buttons_go_out_as_an_interactive_message(
-    shop: Shop, clock: time_machine.Coordinates
+    shop: Shop, clock: time_machine.Traveller
 ) -> None:
     ticket = shop.whatsapp_from_dewi("Paketnya sudah sampai?")
     status, html = post(
@@ -303,7 +301,7 @@ def test_quick_reply_buttons_go_out_as_an_interactive_message(
     ],
 )
 def test_quick_reply_buttons_are_checked_before_meta_refuses_them(
-    shop: Shop, clock: time_machine.Coordinates, text: str, buttons: list[str], error: str
+    shop: Shop, clock: time_machine.Traveller, text: str, buttons: list[str], error: str
 ) -> None:
     ticket = shop.whatsapp_from_dewi("Halo")
     status, html = post(shop.budi, "send", ticket, mode="reply", text=text, buttons=buttons)
@@ -326,7 +324,7 @@ def mark_read_tasks() -> list[list[Any]]:
 
 
 def test_opening_the_ticket_marks_the_newest_message_read_once(
-    shop: Shop, clock: time_machine.Coordinates, django_capture_on_commit_callbacks: OnCommit
+    shop: Shop, clock: time_machine.Traveller, django_capture_on_commit_callbacks: OnCommit
 ) -> None:
     shop.whatsapp.config = {**shop.whatsapp.config, "mark_read": True}
     shop.whatsapp.save(update_fields=["config"])
@@ -345,7 +343,7 @@ def test_opening_the_ticket_marks_the_newest_message_read_once(
 
 
 def test_without_the_setting_nothing_is_marked_read(
-    shop: Shop, clock: time_machine.Coordinates, django_capture_on_commit_callbacks: OnCommit
+    shop: Shop, clock: time_machine.Traveller, django_capture_on_commit_callbacks: OnCommit
 ) -> None:
     ticket = shop.whatsapp_from_dewi("Halo", wamid="wamid.1")
     with django_capture_on_commit_callbacks(execute=True):
@@ -355,7 +353,7 @@ def test_without_the_setting_nothing_is_marked_read(
 
 # --- who may, where -------------------------------------------------------------------------------
 def test_an_agent_of_another_team_gets_404_everywhere(
-    shop: Shop, clock: time_machine.Coordinates
+    shop: Shop, clock: time_machine.Traveller
 ) -> None:
     ticket = shop.whatsapp_from_dewi("Halo", wamid="wamid.x")
     theirs = Message.objects.get(external_id="wamid.x")
@@ -379,7 +377,7 @@ def test_an_agent_of_another_team_gets_404_everywhere(
     assert outbound(ticket) == []
 
 
-def test_the_header_names_the_whatsapp_number(shop: Shop, clock: time_machine.Coordinates) -> None:
+def test_the_header_names_the_whatsapp_number(shop: Shop, clock: time_machine.Traveller) -> None:
     ticket = shop.whatsapp_from_dewi("Halo")
     html = page(shop.budi, ticket)
     head = re.search(r'<header class="conv-head".*?</header>', html, re.S)
@@ -388,7 +386,7 @@ def test_the_header_names_the_whatsapp_number(shop: Shop, clock: time_machine.Co
     assert "+6281100001111" in head.group(0)
 
 
-def test_a_second_number_keeps_its_own_window(shop: Shop, clock: time_machine.Coordinates) -> None:
+def test_a_second_number_keeps_its_own_window(shop: Shop, clock: time_machine.Traveller) -> None:
     grosir = Channel.objects.create(
         kind="whatsapp", name="WhatsApp Grosir", address="+6281100002222", team=shop.sales
     )

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from loket.accounts.models import User
 from loket.channels.models import Template
+from loket.channels.whatsapp import templates
 from loket.tickets import services as tickets
 from loket.tickets.models import Direction, Message, Ticket
 from loket.web.tickets import wa_timeline
@@ -44,8 +45,6 @@ def _params(request: HttpRequest, template: Template) -> list[str]:
 def _form_context(
     ticket: Ticket, template: Template, params: list[str], errors: list[str]
 ) -> dict[str, Any]:
-    from loket.channels.whatsapp import templates
-
     return {
         "ticket": ticket,
         "template": template,
@@ -99,8 +98,6 @@ def template(request: HttpRequest, number: int, pk: int) -> HttpResponse:
 
 
 def _send_template(ticket: Ticket, user: User, chosen: Template, params: list[str]) -> Message:
-    from loket.channels.whatsapp import templates
-
     identity = default_identity(ticket)
     if identity is not None and identity.kind != "phone":
         identity = next((i for i in ticket.contact.identities.all() if i.kind == "phone"), None)
@@ -124,8 +121,6 @@ def _send_template(ticket: Ticket, user: User, chosen: Template, params: list[st
 @require_GET
 def template_preview(request: HttpRequest, number: int, pk: int) -> HttpResponse:
     """The template's text with the values typed so far."""
-    from loket.channels.whatsapp import templates
-
     ticket = visible_detail(agent_of(request), number)
     chosen = pick(ticket, pk)
     return render(

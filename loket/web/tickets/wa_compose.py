@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import Http404
 
 from loket.channels.models import Template
+from loket.channels.whatsapp import templates
 from loket.core import clock
 from loket.tickets.models import Direction, Message, Ticket
 
@@ -24,8 +25,6 @@ def approved(ticket: Ticket) -> list[Template]:
     """The approved templates of the ticket's WhatsApp number (none for other channels)."""
     if ticket.channel.kind != "whatsapp":
         return []
-    from loket.channels.whatsapp import templates
-
     return list(templates.approved(ticket.channel))
 
 
