@@ -8,7 +8,8 @@ Jobs (dotted paths, imported when they first run, so this spine module depends o
 - put outbound messages left in "sending" by a crashed worker back in the queue,
 - re-enqueue raw deliveries still "received" a minute after they arrived (a lost enqueue),
 - prune finished task results of the database task backend,
-- delete presence heartbeats (who is on which ticket) older than an hour.
+- delete presence heartbeats (who is on which ticket) older than an hour,
+- have each WhatsApp channel's access token checked (every 6 hours).
 """
 
 from __future__ import annotations
@@ -73,6 +74,11 @@ class Scheduler:
             Job("requeue_received_deliveries", 30.0, self.requeue_received_deliveries),
             Job("prune_task_results", 3600.0, prune_task_results),
             Job("forget_stale_presence", 3600.0, _call("loket.presence.services.forget_stale")),
+            Job(
+                "check_whatsapp_tokens",
+                6 * 3600.0,
+                _call("loket.channels.whatsapp.health.check_due"),
+            ),
         ]
 
     # --- leadership ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ GRAPH_BASE_URL = "https://graph.facebook.com"
 GRAPH_API_VERSION = "v23.0"
 _VERSION = re.compile(r"^v\d{1,3}\.\d$")
 _DIGITS = re.compile(r"^\d{5,30}$")
+DEFAULT_RATE = 80
 
 
 class WhatsAppChannelForm(ChannelForm):
@@ -28,6 +29,8 @@ class WhatsAppChannelForm(ChannelForm):
         "verify_token",
         "api_version",
         "base_url",
+        "mark_read",
+        "rate_per_second",
     )
     secret_fields: ClassVar[tuple[str, ...]] = ("access_token", "app_secret", "verify_token")
 
@@ -60,6 +63,21 @@ class WhatsAppChannelForm(ChannelForm):
         initial=GRAPH_BASE_URL,
         assume_scheme="https",
         help_text=_("Meta's by default; the local emulator's for testing."),
+    )
+
+    mark_read = forms.BooleanField(
+        label=_("Mark conversations read on WhatsApp when an agent opens them"),
+        required=False,
+        initial=True,
+        help_text=_("The customer sees blue ticks once someone here has read the message."),
+    )
+    rate_per_second = forms.IntegerField(
+        label=_("Messages per second"),
+        min_value=1,
+        max_value=1000,
+        initial=DEFAULT_RATE,
+        required=False,
+        help_text=_("Meta's limit for this number: 80 unless Meta raised it."),
     )
 
     field_order = ["phone_number", "name", "team"]
@@ -98,6 +116,9 @@ class WhatsAppChannelForm(ChannelForm):
 
     def clean_base_url(self) -> str:
         return str(self.cleaned_data["base_url"]).strip().rstrip("/")
+
+    def clean_rate_per_second(self) -> int:
+        return int(self.cleaned_data.get("rate_per_second") or DEFAULT_RATE)
 
     def address(self) -> str:
         return str(self.cleaned_data.get("phone_number") or "")

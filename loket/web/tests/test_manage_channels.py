@@ -76,6 +76,7 @@ def whatsapp_form(shop: Shop, **extra: str) -> dict[str, str]:
         "verify_token": VERIFY_TOKEN,
         "api_version": "v23.0",
         "base_url": "http://127.0.0.1:8199/graph/",
+        "mark_read": "on",
         **extra,
     }
 
@@ -153,6 +154,8 @@ def test_a_whatsapp_channel_is_added_through_its_form(shop: Shop) -> None:
         "verify_token": VERIFY_TOKEN,
         "api_version": "v23.0",
         "base_url": "http://127.0.0.1:8199/graph",
+        "mark_read": True,
+        "rate_per_second": 80,  # left empty: Meta's default
     }
     assert not secrets_in(str(Event.objects.get(kind="channel.created").data))
 

@@ -34,3 +34,19 @@ def whatsapp_channel(team: Team | None = None, name: str = "WA Toko", **config: 
         },
         actor=None,
     )
+
+
+def emulated_channel(base_url: str, team: Team | None = None, **config: Any) -> Channel:
+    """A channel speaking to a running emulator with the emulator's own ids and token."""
+    from loket.channels.whatsapp.emulator import state
+
+    return whatsapp_channel(
+        team,
+        phone_number_id=state.PHONE_NUMBER_ID,
+        waba_id=state.WABA_ID,
+        access_token=state.ACCESS_TOKEN,
+        app_secret=state.APP_SECRET,
+        verify_token=state.VERIFY_TOKEN,
+        base_url=base_url,
+        **config,
+    )
