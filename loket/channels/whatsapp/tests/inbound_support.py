@@ -16,7 +16,9 @@ from typing import Any
 from loket.channels import secrets, services
 from loket.channels.models import Channel, Delivery
 from loket.channels.whatsapp.tests import payloads
+from loket.core import clock
 from loket.core.tests.processes import free_port
+from loket.tickets.models import DeliveryStatus, Direction, Message, Ticket
 
 TOKEN = "EAAG-test-token-batik"
 VERSION = "v23.0"
@@ -50,6 +52,21 @@ def deliver(channel: Channel, body: bytes | dict[str, Any]) -> Delivery:
         channel, raw, {"X-Hub-Signature-256": "sha256=…"}, process=False
     )
     return services.process(delivery.pk)
+
+
+def outbound(
+    ticket: Ticket, wamid: str, *, status: str = DeliveryStatus.SENDING, text: str = "Ada kak"
+) -> Message:
+    """An agent's message on the ticket's channel that Meta knows as ``wamid``."""
+    return Message.objects.create(
+        ticket=ticket,
+        channel=ticket.channel,
+        direction=Direction.OUTBOUND,
+        text=text,
+        external_id=wamid,
+        delivery_status=status,
+        created_at=clock.now(),
+    )
 
 
 @dataclass

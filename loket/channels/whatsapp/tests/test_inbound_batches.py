@@ -7,9 +7,8 @@ import pytest
 from loket.channels import services
 from loket.channels.models import Delivery, DeliveryState
 from loket.channels.whatsapp.tests import payloads as wa
-from loket.channels.whatsapp.tests.inbound_support import configure, deliver
+from loket.channels.whatsapp.tests.inbound_support import configure, deliver, outbound
 from loket.conftest import Shop
-from loket.core import clock
 from loket.tickets.models import DeliveryStatus, Direction, Message, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -17,22 +16,10 @@ pytestmark = pytest.mark.django_db
 RINA = "6281311112222"
 
 
-def _outbound(shop: Shop, ticket: Ticket, wamid: str) -> Message:
-    return Message.objects.create(
-        ticket=ticket,
-        channel=shop.whatsapp,
-        direction=Direction.OUTBOUND,
-        text="Jawaban",
-        external_id=wamid,
-        delivery_status=DeliveryStatus.SENDING,
-        created_at=clock.now(),
-    )
-
-
 def test_every_entry_change_message_and_status_is_read(shop: Shop) -> None:
     configure(shop.whatsapp)
     ticket = shop.whatsapp_from_dewi("Halo", wamid="wamid.before")
-    ours = [_outbound(shop, ticket, f"wamid.OUT.{n}") for n in range(4)]
+    ours = [outbound(ticket, f"wamid.OUT.{n}") for n in range(4)]
     rina = [wa.contact(RINA, "Rina Wijaya")]
     body = wa.webhook(
         wa.entry(
@@ -89,7 +76,7 @@ def test_the_same_batch_delivered_twice_changes_nothing_the_second_time(shop: Sh
 def test_one_message_that_cannot_be_read_does_not_stop_the_others(shop: Shop) -> None:
     configure(shop.whatsapp)
     ticket = shop.whatsapp_from_dewi("Halo", wamid="wamid.before")
-    ours = _outbound(shop, ticket, "wamid.OUT.ok")
+    ours = outbound(ticket, "wamid.OUT.ok")
     body = wa.inbound(
         wa.location(-6.2, 106.8, wamid="wamid.bad.location")
         | {"location": {"name": "no coordinates"}},

@@ -8,11 +8,10 @@ from loket.audit.models import Event
 from loket.channels import services
 from loket.channels.models import DeliveryState
 from loket.channels.whatsapp.tests import payloads as wa
-from loket.channels.whatsapp.tests.inbound_support import configure, deliver
+from loket.channels.whatsapp.tests.inbound_support import configure, deliver, outbound
 from loket.conftest import Shop
 from loket.contacts.models import Contact, Identity
-from loket.core import clock
-from loket.tickets.models import Direction, Message, Status, Ticket
+from loket.tickets.models import Message, Status, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -22,16 +21,7 @@ def answer(shop: Shop) -> Message:
     """Budi's answer to Dewi, which she reacts to."""
     configure(shop.whatsapp)
     ticket = shop.whatsapp_from_dewi("Batik parang ada?", wamid="wamid.IN.ask")
-    return Message.objects.create(
-        ticket=ticket,
-        channel=shop.whatsapp,
-        direction=Direction.OUTBOUND,
-        author=shop.budi,
-        text="Ada kak, ukuran L",
-        external_id="wamid.OUT.answer",
-        delivery_status="delivered",
-        created_at=clock.now(),
-    )
+    return outbound(ticket, "wamid.OUT.answer", status="delivered")
 
 
 def _react(shop: Shop, emoji: str | None, wamid: str, timestamp: str = wa.TIMESTAMP) -> None:

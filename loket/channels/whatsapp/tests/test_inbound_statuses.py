@@ -9,10 +9,9 @@ import pytest
 from loket.channels import services
 from loket.channels.models import Delivery, DeliveryState
 from loket.channels.whatsapp.tests import payloads as wa
-from loket.channels.whatsapp.tests.inbound_support import configure, deliver
+from loket.channels.whatsapp.tests.inbound_support import configure, deliver, outbound
 from loket.conftest import Shop
-from loket.core import clock
-from loket.tickets.models import DeliveryStatus, Direction, Message
+from loket.tickets.models import DeliveryStatus, Message
 
 pytestmark = pytest.mark.django_db
 
@@ -20,16 +19,7 @@ pytestmark = pytest.mark.django_db
 def _sent_by_budi(shop: Shop, wamid: str = "wamid.OUT.1", status: str = "sending") -> Message:
     configure(shop.whatsapp)
     ticket = shop.whatsapp_from_dewi("Batik parang ada?")
-    return Message.objects.create(
-        ticket=ticket,
-        channel=shop.whatsapp,
-        direction=Direction.OUTBOUND,
-        author=shop.budi,
-        text="Ada kak, ukuran L",
-        external_id=wamid,
-        delivery_status=status,
-        created_at=clock.now(),
-    )
+    return outbound(ticket, wamid, status=status)
 
 
 def _at(seconds: int) -> str:
@@ -121,15 +111,7 @@ def test_a_status_before_our_send_returned_is_applied_on_the_retry(shop: Shop) -
     delivery = deliver(shop.whatsapp, body)
 
     assert delivery.state == DeliveryState.RECEIVED  # kept and scheduled again, not lost
-    message = Message.objects.create(
-        ticket=ticket,
-        channel=shop.whatsapp,
-        direction=Direction.OUTBOUND,
-        text="Halo juga",
-        external_id="wamid.OUT.early",
-        delivery_status=DeliveryStatus.SENDING,
-        created_at=clock.now(),
-    )
+    message = outbound(ticket, "wamid.OUT.early")
     again = services.process(delivery.pk)
 
     assert again.state == DeliveryState.PROCESSED

@@ -14,7 +14,12 @@ import pytest
 from loket.channels.models import DeliveryState
 from loket.channels.whatsapp import media
 from loket.channels.whatsapp.tests import payloads as wa
-from loket.channels.whatsapp.tests.inbound_support import configure, deliver, media_server
+from loket.channels.whatsapp.tests.inbound_support import (
+    configure,
+    deliver,
+    media_server,
+    outbound,
+)
 from loket.conftest import Shop
 from loket.contacts.models import Identity
 from loket.tickets.models import Direction, Message, Status
@@ -193,14 +198,7 @@ def test_contact_cards_list_names_and_phones(shop_wa: Shop) -> None:
 
 def test_a_button_tap_shows_the_chosen_option_and_links_our_message(shop_wa: Shop) -> None:
     first = _received(shop_wa, wa.text("Mau tanya", wamid="wamid.first"))
-    ours = Message.objects.create(
-        ticket=first.ticket,
-        channel=shop_wa.whatsapp,
-        direction=Direction.OUTBOUND,
-        text="Pesanan sudah diterima?",
-        external_id="wamid.OUT.buttons",
-        created_at=first.created_at,
-    )
+    ours = outbound(first.ticket, "wamid.OUT.buttons", status="delivered")
     message = _received(shop_wa, wa.button_reply("t4521_yes", "Sudah", quoted="wamid.OUT.buttons"))
 
     assert message.text == "Sudah"
