@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 
 from loket.channels.models import Template
@@ -95,9 +96,9 @@ def mark_read(ticket: Ticket) -> bool:
     if wa.get(READ_KEY):
         return False
     meta = {**newest.meta, "wa": {**wa, READ_KEY: clock.now().isoformat()}}
-    claimed = (
-        Message.objects.filter(pk=newest.pk).exclude(meta__wa__has_key=READ_KEY).update(meta=meta)
-    )
+    # Spelled out for PostgreSQL, where a missing "wa" makes the key test NULL, not false.
+    unmarked = ~Q(meta__has_key="wa") | ~Q(meta__wa__has_key=READ_KEY)
+    claimed = Message.objects.filter(unmarked, pk=newest.pk).update(meta=meta)
     if not claimed:
         return False
     newest.meta = meta
