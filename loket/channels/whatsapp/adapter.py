@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from loket.channels.items import InboundAttachment, InboundMessage, Item, SendResult
+from loket.channels.items import InboundAttachment, InboundMessage, Item, Notice, SendResult
 from loket.channels.models import Channel, ChannelKind, Delivery
 from loket.channels.whatsapp import inbound, media
 from loket.tickets.models import Message
@@ -27,6 +27,10 @@ class WhatsAppAdapter:
             bytes(delivery.body), phone_number_id=str(channel.config.get("phone_number_id", ""))
         )
         for item in parsed.items:
+            if isinstance(item, Notice) and "time" not in item.data:
+                # Meta dates template and account news, not errors: without a date, the
+                # delivery tells a replay (recorded once) from the same error sent again.
+                item.data["delivery"] = delivery.pk
             if isinstance(item, InboundMessage) and item.attachments:
                 if _already_stored(channel, item.external_id):
                     continue  # a replay: the file was fetched the first time

@@ -136,6 +136,16 @@ def test_an_error_without_a_message_marks_the_channel_and_opens_no_ticket(shop: 
     assert not Ticket.objects.exists()
 
 
+def test_the_same_error_sent_again_later_is_recorded_again(shop: Shop) -> None:
+    configure(shop.whatsapp)
+    body = wa.webhook(wa.entry(wa.change(errors=[wa.graph_error(131000, "Something went wrong")])))
+    first = deliver(shop.whatsapp, body)
+    services.replay(first.pk)
+    deliver(shop.whatsapp, body)
+
+    assert Event.objects.filter(kind="channel.provider_error").count() == 2
+
+
 def test_a_marketing_opt_out_is_recorded_with_the_customer(shop: Shop) -> None:
     configure(shop.whatsapp)
     ticket = shop.whatsapp_from_dewi("Halo")
