@@ -1,6 +1,6 @@
 from django.urls import path
 
-from loket.web.manage.views import agents, channels, general, teams
+from loket.web.manage.views import agents, channels, general, teams, whatsapp
 
 app_name = "manage"
 
@@ -18,5 +18,12 @@ urlpatterns = [
     path("kanal/tambah/<slug:kind>/", channels.add, name="add_channel"),
     path("kanal/<int:pk>/", channels.edit, name="channel"),
     path("kanal/<int:pk>/aktif/", channels.toggle, name="toggle_channel"),
+    path("kanal/<int:pk>/periksa/", whatsapp.check, name="check_channel"),
+    path("kanal/<int:pk>/template/", whatsapp.template_list, name="whatsapp_templates"),
+    path(
+        "kanal/<int:pk>/template/segarkan/",
+        whatsapp.refresh_templates,
+        name="refresh_whatsapp_templates",
+    ),
     path("pengaturan/", general.settings_view, name="settings"),
 ]

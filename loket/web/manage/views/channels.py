@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loket.channels import services
-from loket.channels.forms import FORMS, UnknownChannelKind, form_for
+from loket.channels.forms import FORMS, ChannelForm, UnknownChannelKind, form_for, mask
 from loket.channels.models import Channel, ChannelKind
 from loket.web.manage.access import admin, admin_required, is_htmx
+from loket.web.manage.views import whatsapp
 
 UNPROCESSABLE = 422
 
 
 def _channels() -> list[Channel]:
-    return list(Channel.objects.select_related("team").order_by("kind", "name", "pk"))
+    return list(
+        Channel.objects.select_related("team")
+        .annotate(template_count=Count("templates"))
+        .order_by("kind", "name", "pk")
+    )
 
 
 def _kinds() -> list[tuple[str, str]]:
@@ -84,9 +92,20 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             "channel": channel,
             "kind": channel.kind,
             "kind_label": channel.get_kind_display(),
+            "whatsapp": _whatsapp_setup(channel, form) if channel.kind == "whatsapp" else None,
         },
         status=status,
     )
+
+
+def _whatsapp_setup(channel: Channel, form: ChannelForm) -> dict[str, Any]:
+    """What the WhatsApp settings page shows above the form: Meta's side and the health."""
+    return {
+        "callback_url": whatsapp.callback_url(channel),
+        "verify_token": mask(form.stored_secret("verify_token")),
+        "template_count": channel.templates.count(),
+        "approved_count": channel.templates.filter(status__iexact="APPROVED").count(),
+    }
 
 
 @admin_required
@@ -96,6 +115,10 @@ def toggle(request: HttpRequest, pk: int) -> HttpResponse:
     enabled = request.POST.get("enabled") == "1"
     channel = services.update_channel(channel, enabled=enabled, actor=admin(request))
     if is_htmx(request):
-        channel = Channel.objects.select_related("team").get(pk=channel.pk)
+        channel = (
+            Channel.objects.select_related("team")
+            .annotate(template_count=Count("templates"))
+            .get(pk=channel.pk)
+        )
         return render(request, "web/manage/channels.html#channel_row", {"channel": channel})
     return redirect("web:manage:channels")
