@@ -97,7 +97,7 @@ def test_the_forms_checks_apply_and_nothing_is_added(shop: Shop) -> None:
 
 
 def test_an_unknown_team_is_named(shop: Shop) -> None:
-    with pytest.raises(CommandError, match="No team named 'Gudang'.*Penjualan"):
+    with pytest.raises(CommandError, match=r"No team named 'Gudang'.*Penjualan"):
         run(*WHATSAPP[:-1], "Gudang", "--access-token", "a", "--app-secret", "b",
             "--verify-token", "c")  # fmt: skip
 
