@@ -1,0 +1,83 @@
+"""WhatsApp after the 24-hour window, in a real browser: free text gives way to the approved
+templates; the agent picks one, fills its values, sees the preview and sends it."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from loket.web.tests.browser.conftest import MARK, STILL_MARKED, OpenAs
+from loket.web.tests.browser.stack import Stack
+
+try:
+    from playwright.sync_api import expect
+except ImportError:
+    pytest.skip("Playwright is not installed", allow_module_level=True)
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+# Run in ``loket shell`` on the stack: a customer who last wrote 25 hours ago on the demo's
+# WhatsApp number, and an approved template of that number (as a sync would store it).
+_SEED = """
+from datetime import timedelta
+from loket.channels.items import InboundMessage, Sender
+from loket.channels.models import Channel, Template
+from loket.core import clock
+from loket.tickets import services
+from loket.tickets.models import Message
+channel = Channel.objects.filter(kind="whatsapp").order_by("pk").first()
+body = "Halo {{{{1}}}}, pesanan {{{{2}}}} sudah kami kirim hari ini."
+Template.objects.update_or_create(
+    channel=channel, name="pesanan_dikirim", language="id",
+    defaults=dict(category="UTILITY", status="APPROVED", body=body, parameters=["1", "2"],
+                  components=[{{"type": "BODY", "text": body}}], synced_at=clock.now()),
+)
+received = services.receive(channel, InboundMessage(
+    external_id="wamid.browser.{tag}",
+    sender=Sender("phone", "{phone}", "Putri Anggraini", international=True),
+    text="Kak, pesanan saya kapan dikirim?",
+))
+Message.objects.filter(pk=received.message.pk).update(
+    created_at=clock.now() - timedelta(hours=25)
+)
+print("ticket", received.message.ticket.number)
+"""
+
+
+def test_window_closed_pick_a_template_fill_it_and_send(stack: Stack, open_as: OpenAs) -> None:
+    tag = uuid.uuid4().hex[:8]
+    phone = "62857" + str(int(tag, 16) % 10**8).zfill(8)
+    out = stack.loket("shell", "-c", _SEED.format(tag=tag, phone=phone))
+    found = re.search(r"ticket (\d+)", out)
+    assert found, out
+    number = int(found.group(1))
+
+    page = open_as("budi", path=f"/tiket/{number}/")
+    conv = page.locator(f'[data-ticket="{number}"]')
+    composer = conv.locator("form[data-composer]")
+    # Free text is gone while the answer goes to WhatsApp; the templates are offered instead.
+    expect(conv.locator("[data-whatsapp-window].is-closed")).to_be_visible()
+    expect(composer.locator("textarea[name=text]")).to_be_hidden()
+    picker = conv.locator(f"#wa-templates-{number}")
+    expect(picker).to_have_attribute("open", "")
+
+    page.evaluate(MARK)
+    picker.locator('[data-template="pesanan_dikirim"]').click()
+    form = picker.locator("form[data-template-form]")
+    values = form.locator("input[name=params]")
+    expect(values).to_have_count(2)
+    expect(values.first).to_have_value("Putri Anggraini")
+    values.nth(1).fill("#INV-2024")
+    expect(form.locator("[data-template-preview]")).to_have_text(
+        "Halo Putri Anggraini, pesanan #INV-2024 sudah kami kirim hari ini."
+    )
+    form.locator("button[data-send-template]").click()
+
+    bubble = conv.locator("[data-message-id]", has_text="pesanan #INV-2024 sudah kami kirim")
+    expect(bubble).to_have_count(1)
+    expect(bubble).to_have_attribute(
+        "data-status", re.compile(r"^(queued|sending|sent|delivered|read)$")
+    )
+    assert page.evaluate(STILL_MARKED)
