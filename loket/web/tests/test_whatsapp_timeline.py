@@ -300,35 +300,17 @@ def test_an_edit_and_a_revoke_mark_the_original(shop: Shop) -> None:
     assert "wa-flag" in bubble(html, original)
 
 
+def media(shop: Shop, kind: str, name: str, content_type: str, text: str = "") -> Message:
+    """A customer's media message of ``kind`` carrying one file."""
+    upload = InboundAttachment(name, content_type, f"{kind} bytes".encode())
+    return from_dewi(shop, f"wamid.{kind}", text, {"type": kind}, attachments=[upload])
+
+
 def test_media_play_in_the_page_stickers_are_small_documents_download(shop: Shop) -> None:
-    voice = from_dewi(
-        shop,
-        "wamid.voice",
-        "",
-        {"type": "audio"},
-        attachments=[InboundAttachment("voice.ogg", "audio/ogg; codecs=opus", b"OggS voice")],
-    )
-    video = from_dewi(
-        shop,
-        "wamid.video",
-        "Lihat ini",
-        {"type": "video"},
-        attachments=[InboundAttachment("video.mp4", "video/mp4", b"\x00\x00mp4")],
-    )
-    sticker = from_dewi(
-        shop,
-        "wamid.sticker",
-        "",
-        {"type": "sticker"},
-        attachments=[InboundAttachment("sticker.webp", "image/webp", b"RIFFwebp")],
-    )
-    doc = from_dewi(
-        shop,
-        "wamid.doc",
-        "Invoice",
-        {"type": "document"},
-        attachments=[InboundAttachment("invoice.pdf", "application/pdf", b"%PDF-1.4")],
-    )
+    voice = media(shop, "audio", "voice.ogg", "audio/ogg; codecs=opus")
+    video = media(shop, "video", "video.mp4", "video/mp4", "Lihat ini")
+    sticker = media(shop, "sticker", "sticker.webp", "image/webp")
+    doc = media(shop, "document", "invoice.pdf", "application/pdf", "Invoice")
     html = page(shop.budi, voice.ticket)
     a = voice.attachments.get()
     url = reverse("web:tickets:attachment", args=[a.pk])

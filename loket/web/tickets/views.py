@@ -177,7 +177,9 @@ def side_fragment(request: HttpRequest, number: int) -> HttpResponse:
 @require_GET
 def download(request: HttpRequest, pk: int) -> FileResponse:
     """An attachment, if the agent may see its ticket (404 otherwise). Images the browser can
-    show safely open inline (``?inline=1``, the timeline's thumbnails); the rest download."""
+    show safely, voice notes, audio and video open inline (``?inline=1``: the timeline's
+    thumbnails and players, from our own origin, which the page's CSP allows as media);
+    the rest download."""
     user = agent_of(request)
     attachment = Attachment.objects.select_related("message__ticket").filter(pk=pk).first()
     if attachment is None or not can_view(user, attachment.message.ticket):
