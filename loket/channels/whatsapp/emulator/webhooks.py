@@ -148,5 +148,6 @@ class Dispatcher:
             log.info("webhook %s: %s, retrying", job.id, status or error)
             self._push(job, delays[job.attempts - 1])
         else:
-            log.warning("webhook %s given up after %s attempts", job.id, job.attempts)
+            if config.webhook_url:
+                log.warning("webhook %s given up after %s attempts", job.id, job.attempts)
             job.done.set()

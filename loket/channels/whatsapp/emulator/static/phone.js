@@ -8,6 +8,7 @@
   let who = JSON.parse(localStorage.getItem("emulator-customer") || "null");
   let shown = -1;
   let messages = [];
+  let picking = null; // the message whose reaction picker is open
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -96,15 +97,16 @@
     box.append(list);
   }
 
-  function picker(m, holder) {
+  function picker(m) {
     const tools = document.getElementById("reactions").content.firstElementChild.cloneNode(true);
     tools.querySelectorAll("button").forEach((button) => {
       button.addEventListener("click", () => {
         const emoji = button.hasAttribute("data-remove") ? "" : button.textContent;
+        picking = null;
         act({ ...base(), action: "react", message_id: m.id, emoji: emoji });
       });
     });
-    holder.replaceChildren(tools);
+    return tools;
   }
 
   function render() {
@@ -123,9 +125,13 @@
         const react = el("button", "react", "☺");
         react.type = "button";
         react.title = "Beri reaksi";
-        const holder = el("span");
-        react.addEventListener("click", () => picker(m, holder));
-        meta.prepend(react, holder);
+        react.setAttribute("aria-label", "Beri reaksi");
+        react.addEventListener("click", () => {
+          picking = picking === m.id ? null : m.id;
+          render();
+        });
+        meta.prepend(react);
+        if (picking === m.id) meta.prepend(picker(m));
       } else if (m.status) {
         meta.append(el("span", "tick read", "dibaca "));
       }
