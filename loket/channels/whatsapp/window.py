@@ -19,10 +19,18 @@ WINDOW = timedelta(hours=24)
 
 
 def last_customer_message_at(channel: Channel, contact_id: int) -> datetime | None:
-    """When the customer last wrote to this number (any of their tickets)."""
-    latest: datetime | None = Message.objects.filter(
-        ticket__contact_id=contact_id, channel=channel, direction=Direction.INBOUND
-    ).aggregate(at=Max("created_at"))["at"]
+    """When the customer last wrote to this number (any of their tickets).
+
+    Automatic inbound messages (a number change, a revoked message) are WhatsApp telling us
+    something, not the customer writing: they open no window.
+    """
+    latest: datetime | None = (
+        Message.objects.filter(
+            ticket__contact_id=contact_id, channel=channel, direction=Direction.INBOUND
+        )
+        .exclude(meta__has_key="automatic")
+        .aggregate(at=Max("created_at"))["at"]
+    )
     return latest
 
 
