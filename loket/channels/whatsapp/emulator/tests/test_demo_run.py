@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -50,7 +51,7 @@ def test_the_demo_runs_the_emulator_and_a_customer_reaches_an_agent(tmp_path: Pa
         while "replied" not in run_loket(data_dir, "shell", "-c", REPLY).stdout:
             assert time.monotonic() < deadline, f"no ticket from the webhook:\n{running.output}"
 
-        def on_the_phone() -> list[dict[str, str]]:
+        def on_the_phone() -> list[dict[str, Any]]:
             chat = httpx.get(phone + "/_emulator/chat", params={"wa_id": "6281299998888"})
             return [m for m in chat.json()["messages"] if m["direction"] == "out"]
 

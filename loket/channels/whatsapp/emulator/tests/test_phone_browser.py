@@ -12,7 +12,7 @@ from loket.channels.whatsapp.emulator.tests.receiver import Receiver
 from loket.web.tests.browser.stack import CHROMIUM, CHROMIUM_ARGS
 
 try:
-    from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
+    from playwright.sync_api import ConsoleMessage, FilePayload, Page, expect, sync_playwright
 except ImportError:
     HAVE_PLAYWRIGHT = False
 else:
@@ -84,9 +84,8 @@ def test_a_person_chats_as_the_customer(
     assert receiver.messages()[2]["reaction"] == {"message_id": wamid, "emoji": "❤️"}
 
     tab.fill("#caption", "Foto kainnya")
-    tab.set_input_files(
-        "#file", files=[{"name": "kain.png", "mimeType": "image/png", "buffer": b"\x89PNG foto"}]
-    )
+    photo: FilePayload = {"name": "kain.png", "mimeType": "image/png", "buffer": b"\x89PNG foto"}
+    tab.set_input_files("#file", files=[photo])
     emu.wait_for(lambda: len(receiver.messages()) == 4)
     image = receiver.messages()[3]
     assert image["type"] == "image"
