@@ -46,6 +46,12 @@ class Command(BaseCommand):
         parser.add_argument("--api-version", default=state.API_VERSION)
         parser.add_argument("--access-token", default=None, help="(LOKET_EMULATOR_ACCESS_TOKEN)")
         parser.add_argument("--app-secret", default=None, help="(LOKET_EMULATOR_APP_SECRET)")
+        parser.add_argument(
+            "--auto-read",
+            action="store_true",
+            help="The customer reads every message at once (default: when the phone page "
+            "shows it, as on a real phone).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         port: int = options["port"] or default_port()
@@ -66,7 +72,7 @@ class Command(BaseCommand):
             or state.APP_SECRET,
             webhook_url=webhook,
         )
-        emulator = Emulator(config)
+        emulator = Emulator(config, state.Knobs(auto_read=options["auto_read"]))
         try:
             server = serve(emulator, options["host"], port)
         except OSError as exc:

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import httpx
+
 from loket.channels.whatsapp.emulator import wire
 from loket.channels.whatsapp.emulator.state import (
     DEMO_CUSTOMER,
@@ -201,6 +203,7 @@ class Emulator:
         content = dict(body[kind]) if kind != "contacts" else {"contacts": body["contacts"]}
         if found is not None:
             content["rendered"] = render(found, body["template"])
+            content["quick_replies"] = quick_replies(found, body["template"])
         message = ChatMessage(
             wamid,
             "out",
@@ -415,6 +418,21 @@ class Emulator:
                 self.own_number(media_id)
         return {"success": True}
 
+    def subscribe(self, verify_token: str = "") -> bool:
+        """Meta's check when a callback URL is saved: GET with ``hub.*``; True when the
+        endpoint echoes the challenge verbatim with a 200."""
+        challenge = str(self.random.randrange(10**9, 10**10))
+        params = {
+            "hub.mode": "subscribe",
+            "hub.challenge": challenge,
+            "hub.verify_token": verify_token or self.config.verify_token,
+        }
+        try:
+            answer = httpx.get(self.config.webhook_url, params=params, timeout=10)
+        except httpx.HTTPError:
+            return False
+        return answer.status_code == 200 and answer.text == challenge
+
     # --- the customer's side ------------------------------------------------------------
     def customer_says(
         self, wa_id: str, text: str, *, name: str = "", context: str = "", wait: bool = True
@@ -602,10 +620,33 @@ def render(template: dict[str, Any], send: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def quick_replies(template: dict[str, Any], send: dict[str, Any]) -> list[dict[str, str]]:
+    """A template's quick-reply buttons: the label from the template, the payload the send
+    set for that button index (the label when it set none)."""
+    labels = [
+        str(button.get("text", ""))
+        for component in template["components"]
+        if str(component.get("type", "")).upper() == "BUTTONS"
+        for button in component.get("buttons") or []
+        if button.get("type") == "QUICK_REPLY"
+    ]
+    payloads: dict[int, str] = {}
+    for component in send.get("components") or []:
+        if isinstance(component, dict) and component.get("sub_type") == "quick_reply":
+            parameters = component.get("parameters") or [{}]
+            index = str(component.get("index", "0"))
+            if index.isdigit():
+                payloads[int(index)] = str(parameters[0].get("payload", ""))
+    return [{"text": t, "payload": payloads.get(i) or t} for i, t in enumerate(labels)]
+
+
 def _choice(message: ChatMessage, reply_id: str) -> tuple[str, str]:
     """The title and reply kind of the option ``reply_id`` of one of our messages."""
     if message.type == "template":
-        return reply_id, "button"
+        for button in message.content.get("quick_replies") or []:
+            if button["payload"] == reply_id:
+                return button["text"], "button"
+        raise ValueError(f"{message.id} has no button {reply_id}")
     action = message.content.get("action") or {}
     for button in action.get("buttons") or []:
         reply = button.get("reply") or {}

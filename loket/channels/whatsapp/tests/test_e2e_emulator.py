@@ -101,6 +101,11 @@ def deliver(message: Message) -> Message:
     return Message.objects.get(pk=message.pk)
 
 
+def test_the_webhook_handshake(emu: Emulator) -> None:
+    assert emu.subscribe("e2e-verify")
+    assert not emu.subscribe("not-the-verify-token")
+
+
 def test_customer_message_ticket_reply_delivered_read(emu: Emulator, shop: Shop) -> None:
     wamid = emu.customer_says(DEWI, "Kak, paket saya belum sampai/ada kabar? 🙏", name="Dewi")
 

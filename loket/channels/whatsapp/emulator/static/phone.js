@@ -60,8 +60,8 @@
       box.append(el("div", "text", "📍 " + [c.name, c.address, c.latitude + ", " + c.longitude].filter(Boolean).join("\n")));
     } else if (m.type === "template") {
       box.append(el("div", "text", c.rendered || c.name));
-      const buttons = (c.components || []).filter((x) => x.type === "button" && x.sub_type === "quick_reply");
-      if (buttons.length) choices(box, m, buttons.map((b) => { const p = (b.parameters || [])[0] || {}; return [p.payload || "", p.payload || "Balas"]; }));
+      const quick = c.quick_replies || [];
+      if (quick.length) choices(box, m, quick.map((b) => [b.payload, b.text]));
     } else if (m.type === "interactive") {
       if (c.header && c.header.text) box.append(el("div", "head", c.header.text));
       box.append(el("div", "text", (c.body || {}).text || ""));

@@ -157,3 +157,40 @@ def test_bad_phone_page_actions_are_refused_plainly(emu: Emulator, receiver: Rec
     )
     assert httpx.post(action, content=b"[1]").status_code == 400
     assert receiver.received == []
+
+
+def test_a_tap_on_a_template_quick_reply(emu: Emulator, graph: Graph, receiver: Receiver) -> None:
+    sent = graph.send(
+        {
+            "to": DEWI,
+            "type": "template",
+            "template": {
+                "name": "status_pesanan",
+                "language": {"code": "id"},
+                "components": [
+                    {
+                        "type": "body",
+                        "parameters": [{"type": "text", "text": p} for p in ("Dewi", "#1", "ok")],
+                    },
+                    {
+                        "type": "button",
+                        "sub_type": "quick_reply",
+                        "index": "0",
+                        "parameters": [{"type": "payload", "payload": "T1_THANKS"}],
+                    },
+                ],
+            },
+        }
+    )
+    wamid = sent.json()["messages"][0]["id"]
+
+    emu.customer_taps(DEWI, wamid, "T1_THANKS")
+
+    [tap] = receiver.messages()
+    assert tap["type"] == "button"
+    assert tap["button"] == {"payload": "T1_THANKS", "text": "Terima kasih"}
+    assert tap["context"]["id"] == wamid
+
+
+def test_the_handshake_needs_an_endpoint_that_echoes(emu: Emulator) -> None:
+    assert not emu.subscribe()  # the receiver answers GET with 501

@@ -52,7 +52,10 @@ def test_the_demo_runs_the_emulator_and_a_customer_reaches_an_agent(tmp_path: Pa
             assert time.monotonic() < deadline, f"no ticket from the webhook:\n{running.output}"
 
         def on_the_phone() -> list[dict[str, Any]]:
-            chat = httpx.get(phone + "/_emulator/chat", params={"wa_id": "6281299998888"})
+            # seen=1: the page is open, so the customer reads what arrives (blue ticks)
+            chat = httpx.get(
+                phone + "/_emulator/chat", params={"wa_id": "6281299998888", "seen": "1"}
+            )
             return [m for m in chat.json()["messages"] if m["direction"] == "out"]
 
         running.wait_for(
