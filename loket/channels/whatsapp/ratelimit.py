@@ -5,13 +5,14 @@ Two limits apply to each send: the number's rate (80 messages a second by defaul
 seconds, with short bursts borrowed from later; ``config["pair_interval"]`` and
 ``config["pair_burst"]``). Both are a GCRA ("virtual scheduling") whose one number, the
 theoretical arrival time in microseconds, lives in a ``core.Counter`` row and is advanced by
-one conditional UPDATE, so concurrent workers share it without locks.
+one UPDATE ... RETURNING, so concurrent workers share it without locks.
 
-A send that conforms within ``MAX_WAIT`` seconds sleeps until its slot and goes; one that
-would wait longer is handed back with ``DeliveryError(deferred=True, retry_after=...)``:
-``tickets.services`` re-queues it for exactly then without counting an attempt, so the limit
-never loses a message. After Meta's 131056 (pair limit hit anyway) the recipient is held
-back 4^n seconds, n counting that recipient's recent 131056s.
+Each send reserves its slot. A slot within ``MAX_WAIT`` seconds is slept for; a later one is
+handed back as ``Deferred`` (a ``DeliveryError(deferred=True, retry_after=...)``): the
+transport keeps the slot on the message and ``tickets.services`` re-queues it for exactly
+then without counting an attempt. So a burst is spread over time in order, each message
+comes back once, and none is lost. After Meta's 131056 (pair limit hit anyway) the
+recipient is held back 4^n seconds, n counting that recipient's recent 131056s.
 """
 
 from __future__ import annotations
@@ -71,43 +72,46 @@ def _table() -> str:
     return Counter._meta.db_table
 
 
-def _take(name: str, interval: int, tolerance: int, *, cost: int, now: int, max_wait: int) -> int:
-    """Reserve ``cost`` cells of the GCRA ``name``; return the wait in µs before sending.
+def _reserve(name: str, interval: int, tolerance: int, *, cost: int, now: int) -> int:
+    """Reserve ``cost`` cells of the GCRA ``name``; return when they may go (µs since epoch).
 
-    Raises ``_Over(wait)`` when the wait would exceed ``max_wait``: nothing is reserved then.
-    A cost above the burst is allowed on an idle line (else it could never pass).
+    Always reserves (one UPDATE ... RETURNING, no lock held), so every waiting message gets
+    its own later slot and comes back once, instead of all of them retrying at the same
+    instant. A cost above the burst goes out together once the line has room for a burst.
     """
     checked = min(cost, tolerance // interval + 1)
-    limit = now + tolerance + max_wait - (checked - 1) * interval
     for _attempt in range(3):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {_table()} SET value = "  # noqa: S608 - the table name is ours
                 "(CASE WHEN value > %s THEN value ELSE %s END) + %s "
-                "WHERE name = %s AND value <= %s RETURNING value",
-                [now, now, cost * interval, name, limit],
+                "WHERE name = %s RETURNING value",
+                [now, now, cost * interval, name],
             )
             row = cursor.fetchone()
         if row is not None:
-            return max(
-                0, int(row[0]) - cost * interval + (checked - 1) * interval - tolerance - now
-            )
-        current = Counter.objects.filter(name=name).values_list("value", flat=True).first()
-        if current is not None:
-            raise _Over(current + (checked - 1) * interval - tolerance - now)
+            first = int(row[0]) - cost * interval  # where this reservation starts
+            return max(now, first + (checked - 1) * interval - tolerance)
         try:
             with transaction.atomic():
                 Counter.objects.create(name=name, value=now + cost * interval)
         except IntegrityError:
-            continue  # another worker created it first: take from it instead
-        return 0
-    raise RuntimeError(f"could not take from rate limit {name!r}")
+            continue  # another worker created it first: reserve from it instead
+        return now
+    raise RuntimeError(f"could not reserve from rate limit {name!r}")
 
 
-class _Over(Exception):
-    def __init__(self, wait: int) -> None:
-        super().__init__(wait)
-        self.wait = max(wait, 1)
+class Deferred(DeliveryError):
+    """The message waits for its reserved slots (``slots``: limit → µs since epoch)."""
+
+    def __init__(self, seconds: float, slots: dict[str, int]) -> None:
+        super().__init__(
+            "throttled",
+            _("Waiting for WhatsApp's rate limit; it is sent shortly."),
+            deferred=True,
+            retry_after=seconds,
+        )
+        self.slots = slots
 
 
 def _config_float(channel: Channel, key: str, default: float) -> float:
@@ -125,39 +129,63 @@ def _pair(channel: Channel) -> tuple[int, int]:
     return interval, max(0, burst - 1) * interval
 
 
-def acquire(channel: Channel, recipient: str, *, cost: int = 1) -> None:
-    """Wait for room to send ``cost`` messages to ``recipient``, or defer the message.
+def _slot(held: dict[str, int], name: str, now: int, reserve: Callable[[], int]) -> int:
+    """The slot this message holds for ``name`` (kept from an earlier try), or a new one.
 
-    Raises ``DeliveryError(deferred=True, retry_after=seconds)`` when the wait is longer
-    than ``MAX_WAIT`` (the message goes back to the queue for exactly then).
+    A slot missed by more than ``MAX_WAIT`` (the worker came back late) is stale: the
+    time it stood for has passed unused, so a new one is reserved.
+    """
+    kept = held.get(name)
+    if kept is not None and kept >= now - int(MAX_WAIT * SECOND):
+        return kept
+    held[name] = reserve()
+    return held[name]
+
+
+def acquire(
+    channel: Channel, recipient: str, *, cost: int = 1, held: dict[str, int] | None = None
+) -> None:
+    """Wait for this message's turn to send ``cost`` messages to ``recipient``.
+
+    The pair slot is reserved first; the number's slot only once the pair allows (else a
+    slow recipient would hold up the whole number). A turn within ``MAX_WAIT`` is slept
+    for; a later one raises ``Deferred`` with the wait and the slots held, which the caller
+    keeps on the message and passes back as ``held`` when it comes back.
     """
     if cost <= 0:
         return
     if random.random() < PRUNE_CHANCE:  # noqa: S311 - not security
         prune()
+    slots = dict(held or {})
     rate = _config_float(channel, "rate_per_second", RATE_PER_SECOND)
     pair_interval, pair_tolerance = _pair(channel)
-    max_wait = int(MAX_WAIT * SECOND)
-    waited = 0
-    try:
-        for name, interval, tolerance in (
-            (number_name(channel), max(1, int(SECOND / rate)), 0),
-            (pair_name(channel, recipient), pair_interval, pair_tolerance),
-        ):
-            now = _us(clock.now())
-            wait = _take(name, interval, tolerance, cost=cost, now=now, max_wait=max_wait - waited)
-            if wait:
-                sleep(wait / SECOND)
-                waited += wait
-    except _Over as over:
-        seconds = over.wait / SECOND
-        log.info("whatsapp channel %s: send deferred %.3fs by the rate limit", channel.pk, seconds)
-        raise DeliveryError(
-            "throttled",
-            _("Waiting for WhatsApp's rate limit; it is sent shortly."),
-            deferred=True,
-            retry_after=seconds,
-        ) from None
+    now = _us(clock.now())
+    pair = _slot(
+        slots,
+        "pair",
+        now,
+        lambda: _reserve(
+            pair_name(channel, recipient), pair_interval, pair_tolerance, cost=cost, now=now
+        ),
+    )
+    if pair - now <= int(MAX_WAIT * SECOND):
+        number = _slot(
+            slots,
+            "number",
+            now,
+            lambda: _reserve(
+                number_name(channel), max(1, int(SECOND / rate)), 0, cost=cost, now=now
+            ),
+        )
+        turn = max(pair, number)
+    else:
+        turn = pair
+    wait = turn - now
+    if wait > int(MAX_WAIT * SECOND):
+        log.info("whatsapp channel %s: send deferred %.3fs", channel.pk, wait / SECOND)
+        raise Deferred(wait / SECOND, slots)
+    if wait > 0:
+        sleep(wait / SECOND)
 
 
 def strike(channel: Channel, recipient: str) -> float:

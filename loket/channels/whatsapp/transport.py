@@ -40,6 +40,7 @@ CAPTIONED = frozenset({"image", "video", "document"})
 _URL = re.compile(r"https?://\S", re.IGNORECASE)
 PROGRESS = "sent_parts"
 UPLOADED = "media_ids"
+SLOTS = "slots"  # rate-limit slots a deferred message holds (ratelimit.acquire)
 
 
 class InvalidMessage(ValueError):
@@ -262,11 +263,20 @@ def parts_for(message: Message) -> list[Part]:
 
 
 # --- sending ----------------------------------------------------------------------------------
-def _save_progress(message: Message, sent: dict[str, str], uploaded: dict[str, str]) -> None:
+def _save_progress(
+    message: Message,
+    sent: dict[str, str],
+    uploaded: dict[str, str],
+    slots: dict[str, int] | None = None,
+) -> None:
+    """Keep what a retry needs on the message: parts already out, files uploaded, slots."""
     meta = dict(message.meta or {})
     wa = dict(meta.get("wa") or {})
-    wa[PROGRESS] = sent
-    wa[UPLOADED] = uploaded
+    for key, value in ((PROGRESS, sent), (UPLOADED, uploaded), (SLOTS, slots)):
+        if value:
+            wa[key] = value
+        else:
+            wa.pop(key, None)
     meta["wa"] = wa
     message.meta = meta
     Message.objects.filter(pk=message.pk).update(meta=meta)
@@ -303,7 +313,11 @@ def send(channel: Channel, message: Message) -> SendResult:
     wa = dict((message.meta or {}).get("wa") or {})
     sent: dict[str, str] = dict(wa.get(PROGRESS) or {})
     uploaded: dict[str, str] = dict(wa.get(UPLOADED) or {})
-    ratelimit.acquire(channel, to, cost=len(parts) - len(sent))
+    try:
+        ratelimit.acquire(channel, to, cost=len(parts) - len(sent), held=wa.get(SLOTS))
+    except ratelimit.Deferred as deferred:
+        _save_progress(message, sent, uploaded, deferred.slots)
+        raise
     client = graph.client(channel)
     phone_number_id = str(channel.config.get("phone_number_id", ""))
     quoted = message.reply_to
@@ -338,20 +352,18 @@ def send(channel: Channel, message: Message) -> SendResult:
                 envelope["context"] = context
             answer = client.post(f"{phone_number_id}/messages", json=envelope)
         except media.MediaError as exc:
-            if sent or uploaded:
-                _save_progress(message, sent, uploaded)
+            _save_progress(message, sent, uploaded)
             raise DeliveryError("media_rejected", exc.reason, retryable=exc.transient) from None
         except GraphError as err:
-            if sent or uploaded:
-                _save_progress(message, sent, uploaded)
+            _save_progress(message, sent, uploaded)
             raise _failure(channel, message, err, to) from None
         sent[key] = _wamid(answer)
         if index < len(parts) - 1:
             _save_progress(message, sent, uploaded)
     errors.recovered(channel)
     ids = [sent[str(i)] for i in range(len(parts))]
-    wa.pop(PROGRESS, None)
-    wa.pop(UPLOADED, None)
+    for key in (PROGRESS, UPLOADED, SLOTS):
+        wa.pop(key, None)
     wa["ids"] = ids
     return SendResult(external_id=ids[0], meta={"wa": wa})
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ class Seen:
     json: Any = None
     form: dict[str, str] = field(default_factory=dict)
     files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # name, type, bytes
+    at: float = field(default_factory=time.time)  # arrival (a test's controlled clock)
 
 
 @dataclass
@@ -253,6 +256,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeGraph
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a pooled connection closed) is no error worth a trace."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @contextmanager
