@@ -562,12 +562,16 @@ class Emulator:
             unread = [
                 m
                 for m in (chat.messages if chat else [])
-                if m.direction == "out" and m.status in ("sent", "delivered")
+                if m.direction == "out" and m.status in ("sent", "delivered") and not m.seen
             ]
-        if seen and unread and not self.knobs.auto_read:
-            for message in unread:
-                status = self._status(message, "read", wa_id, {})
-                self._post([status], message, ["read"], delay=0.0)
+            if seen and not self.knobs.auto_read:
+                for message in unread:
+                    message.seen = True  # one read status, however often the page asks
+            else:
+                unread = []
+        for message in unread:
+            status = self._status(message, "read", wa_id, {})
+            self._post([status], message, ["read"], delay=0.0)
         with self.state.lock:
             messages = [
                 {

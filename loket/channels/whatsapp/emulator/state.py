@@ -126,6 +126,7 @@ class ChatMessage:
     error: str = ""
     context: str = ""  # the quoted wamid
     reactions: dict[str, str] = field(default_factory=dict)  # "customer"/"business" -> emoji
+    seen: bool = False  # the phone page showed it (its read status is on its way)
 
 
 @dataclass
