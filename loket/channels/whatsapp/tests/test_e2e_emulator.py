@@ -115,8 +115,13 @@ def test_customer_message_ticket_reply_delivered_read(emu: Emulator, shop: Shop)
     assert ticket.channel_id == shop.whatsapp.pk
     assert Delivery.objects.get().headers  # stored raw, signature checked on those bytes
 
+    emu.set_knobs(early_sent_ratio=1.0)  # "sent" reaches Loket before the send returns
     reply = tickets.reply(ticket, shop.budi, "Halo Kak Dewi, kami cek ke kurir dulu ya 😊")
     sent = deliver(reply)
+    stored = [bytes(d.body) for d in Delivery.objects.all()]
+    assert any(
+        str(sent.external_id).encode() in body and b'"status":"sent"' in body for body in stored
+    )
 
     assert sent.delivery_status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
     [body] = emu.sent
