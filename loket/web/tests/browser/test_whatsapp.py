@@ -81,3 +81,24 @@ def test_window_closed_pick_a_template_fill_it_and_send(stack: Stack, open_as: O
         "data-status", re.compile(r"^(queued|sending|sent|delivered|read)$")
     )
     assert page.evaluate(STILL_MARKED)
+
+
+def test_on_a_phone_the_closed_window_and_its_templates_fit(stack: Stack, open_as: OpenAs) -> None:
+    tag = uuid.uuid4().hex[:8]
+    phone = "62858" + str(int(tag, 16) % 10**8).zfill(8)
+    out = stack.loket("shell", "-c", _SEED.format(tag=tag, phone=phone))
+    found = re.search(r"ticket (\d+)", out)
+    assert found, out
+    number = int(found.group(1))
+
+    page = open_as("budi", phone=True, path=f"/tiket/{number}/")
+    conv = page.locator(f'[data-ticket="{number}"]')
+    picker = conv.locator(f"#wa-templates-{number}")
+    picker.locator('[data-template="pesanan_dikirim"]').click()
+    expect(picker.locator("button[data-send-template]")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    # The quote and reaction tools of the customer's message are thumb-sized.
+    react = conv.locator(".react-picker summary").first
+    box = react.bounding_box()
+    assert box is not None
+    assert box["height"] >= 32
