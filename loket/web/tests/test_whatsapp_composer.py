@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
@@ -21,6 +23,7 @@ from loket.channels.items import InboundMessage, Sender
 from loket.channels.models import Channel, Template
 from loket.conftest import Shop
 from loket.contacts import services as contacts
+from loket.tickets import services as tickets
 from loket.tickets.models import Direction, Message, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -337,7 +340,10 @@ def test_opening_the_ticket_marks_the_newest_message_read_once(
     assert mark_read_tasks() == [[shop.whatsapp.pk, "wamid.2"]]
     assert "read_sent_at" in Message.objects.get(external_id="wamid.2").meta["wa"]
     shop.whatsapp_from_dewi("Halo??", wamid="wamid.3")
+    # The open conversation's live refresh marks what came in meanwhile.
+    timeline = reverse("web:tickets:timeline", args=[ticket.number])
     with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(shop.budi).get(timeline).status_code == 200
         page(shop.budi, ticket)
     assert mark_read_tasks() == [[shop.whatsapp.pk, "wamid.2"], [shop.whatsapp.pk, "wamid.3"]]
 
@@ -393,7 +399,26 @@ def test_a_second_number_keeps_its_own_window(shop: Shop, clock: time_machine.Tr
     old = shop.whatsapp_from_dewi("Halo toko")
     clock.shift(timedelta(hours=25))
     sender = Sender("phone", "6281234567890", "Dewi Lestari", international=True)
-    from loket.tickets import services as tickets
-
     tickets.receive(grosir, InboundMessage(external_id="wamid.g", sender=sender, text="Grosir?"))
     assert "wa-closed" in page(shop.budi, old)
+
+
+def test_the_closed_window_page_costs_the_same_however_many_templates(
+    shop: Shop, clock: time_machine.Traveller
+) -> None:
+    ticket = shop.whatsapp_from_dewi("Halo")
+    template(shop.whatsapp, "satu")
+    clock.shift(timedelta(hours=25))
+    budi = client_for(shop.budi)
+    url = reverse("web:tickets:detail", args=[ticket.number])
+
+    def count() -> int:
+        budi.get(url, headers=HTMX)
+        with CaptureQueriesContext(connection) as queries:
+            assert budi.get(url, headers=HTMX).status_code == 200
+        return len(queries)
+
+    one = count()
+    for n in range(2, 8):
+        template(shop.whatsapp, f"template_{n}")
+    assert count() == one

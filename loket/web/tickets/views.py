@@ -160,6 +160,7 @@ def detail(request: HttpRequest, number: int) -> HttpResponse:
 def timeline_fragment(request: HttpRequest, number: int) -> HttpResponse:
     user = agent_of(request)
     ticket = visible_detail(user, number)
+    wa_compose.mark_read(ticket)  # a message that came in while the agent looks on
     return render(request, "web/tickets/timeline.html", timeline_context(user, ticket))
 
 
