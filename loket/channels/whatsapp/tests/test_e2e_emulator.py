@@ -180,3 +180,39 @@ def test_media_both_ways(emu: Emulator, shop: Shop) -> None:
     assert documents[0]["document"].get("filename") == "faktur-4521.pdf"
     assert sent.external_id
     until(lambda: status(sent) == DeliveryStatus.READ, "the document read")
+
+
+def test_buttons_tapped_and_a_reaction(emu: Emulator, shop: Shop) -> None:
+    wamid = emu.customer_says(DEWI, "Kak, paketnya sudah dikirim?", name="Dewi")
+    message = until(lambda: inbound(wamid), "the customer's message")
+    buttons = {
+        "type": "button",
+        "action": {
+            "buttons": [
+                {"type": "reply", "reply": {"id": "sudah", "title": "Sudah sampai"}},
+                {"type": "reply", "reply": {"id": "belum", "title": "Belum"}},
+            ]
+        },
+    }
+    ticket = Ticket.objects.get(pk=message.ticket_id)
+    asked = deliver(
+        tickets.reply(
+            ticket, shop.budi, "Paketnya sudah sampai kak?", meta={"wa": {"interactive": buttons}}
+        )
+    )
+    assert emu.sent[-1]["interactive"]["body"] == {"text": "Paketnya sudah sampai kak?"}
+
+    tap = emu.customer_taps(DEWI, str(asked.external_id), "sudah")
+    emu.customer_reacts(DEWI, str(asked.external_id), "👍")
+
+    answer = until(lambda: inbound(tap), "the tap")
+    assert answer.text == "Sudah sampai"
+    assert answer.meta["wa"]["reply"]["id"] == "sudah"
+    assert answer.reply_to_id == asked.pk
+
+    def reacted() -> list[dict[str, Any]]:
+        return list(Message.objects.get(pk=asked.pk).meta.get("reactions") or [])
+
+    [reaction] = until(reacted, "the reaction on the agent's message")
+    assert reaction["emoji"] == "👍"
+    assert reaction["by"] == "customer"
