@@ -5,13 +5,19 @@ replies that all go out, in order, none lost, measured on a controlled clock."""
 from __future__ import annotations
 
 import bisect
+import itertools
+import json
+import subprocess
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django import db
 from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 from time_machine import TimeMachineFixture
@@ -22,6 +28,7 @@ from loket.channels.whatsapp import ratelimit
 from loket.channels.whatsapp.tests.test_graph_fake import FakeGraph, graph_error, running, sending
 from loket.conftest import Shop
 from loket.core.models import Counter
+from loket.core.tests.processes import loket_argv, loket_env, migrated_data_dir, run_loket
 from loket.tickets import services as tickets
 from loket.tickets.models import DeliveryStatus, Message
 
@@ -249,3 +256,99 @@ def test_a_burst_of_200_replies_keeps_the_limits_and_loses_nothing(
         assert _most_in_any(own, 30.0) <= 5 + 5  # the burst, then one every 6 seconds
     assert times[-1] - times[0] >= 5 * 6 - 1  # the pair limit spread it over half a minute
     assert runs <= 3 * 200  # each message came back at most twice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_on_their_own_connections_never_get_the_same_slot(
+    clock: list[float], monkeypatch: pytest.MonkeyPatch, vendor: str
+) -> None:
+    """Eight threads (each its own database connection, as worker processes would have)
+    reserve at once: every slot is distinct and they are spaced exactly by the rate."""
+    if vendor == "sqlite":
+        # The test database is SQLite's shared-cache memory database, whose table locks are
+        # not waited for (the file database in production waits: busy_timeout, WAL).
+        pytest.skip("concurrent writers need PostgreSQL or a file database")
+    monkeypatch.setattr(ratelimit, "MAX_WAIT", 0.0)
+    channel = Channel.objects.create(kind="whatsapp", name="WA", config={"rate_per_second": 10})
+    slots: list[int] = []
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(10):
+                try:
+                    ratelimit.acquire(channel, f"62813{n:02d}{i:04d}")
+                    taken = ratelimit._us(START)
+                except ratelimit.Deferred as deferred:
+                    taken = deferred.slots["number"]
+                with lock:
+                    slots.append(taken)
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            db.connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    start = ratelimit._us(START)
+    assert sorted(slots) == [start + k * 100_000 for k in range(80)]
+
+
+RESERVE = """
+import json, os, pathlib, time
+from loket.channels.models import Channel
+from loket.channels.whatsapp import ratelimit
+from loket.core import clock
+channel = Channel.objects.get(name="WA")
+name = ratelimit.number_name(channel)
+print("READY", flush=True)
+go = pathlib.Path(os.environ["GO_FILE"])
+while not go.exists():
+    time.sleep(0.005)
+slots = [
+    ratelimit._reserve(name, 50_000, 0, cost=1, now=ratelimit._us(clock.now()))
+    for _ in range(150)
+]
+print("SLOTS", json.dumps(slots), flush=True)
+"""
+
+
+def test_worker_processes_on_the_sqlite_file_never_get_the_same_slot(tmp_path: Path) -> None:
+    """Four real processes on one SQLite file (WAL, busy timeout: the default install)
+    reserve at once (20 a second); no two slots are closer than the rate allows."""
+    data_dir = migrated_data_dir(tmp_path / "data")
+    create = "from loket.channels.models import Channel; Channel.objects.create(name='WA')"
+    assert run_loket(data_dir, "shell", "-c", create).returncode == 0
+    go = tmp_path / "go"
+    children = [
+        subprocess.Popen(
+            loket_argv("shell", "-c", RESERVE),
+            env={**loket_env(data_dir), "GO_FILE": str(go)},
+            cwd=data_dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for child in children:  # all started and waiting: then all at once
+        assert child.stdout is not None
+        while (line := child.stdout.readline()) and line.strip() != "READY":
+            pass
+        assert line.strip() == "READY", child.stderr.read() if child.stderr else ""
+    go.touch()
+    slots: list[int] = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        [line] = [x for x in out.splitlines() if x.startswith("SLOTS ")]
+        slots += json.loads(line.removeprefix("SLOTS "))
+    slots.sort()
+    assert len(slots) == 4 * 150
+    assert min(b - a for a, b in itertools.pairwise(slots)) >= 50_000  # 20 a second
