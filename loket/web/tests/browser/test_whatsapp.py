@@ -102,3 +102,63 @@ def test_on_a_phone_the_closed_window_and_its_templates_fit(stack: Stack, open_a
     box = react.bounding_box()
     assert box is not None
     assert box["height"] >= 32
+
+
+# A customer's rich messages (docs/adr/0004's meta["wa"]), as the inbound parser stores them.
+_RICH = """
+from loket.channels.items import InboundAttachment, InboundMessage, Sender
+from loket.channels.models import Channel
+from loket.tickets import services
+channel = Channel.objects.filter(kind="whatsapp").order_by("pk").first()
+sender = Sender("phone", "{phone}", "Rahmat Hidayat", international=True)
+def say(n, text, wa, files=()):
+    item = InboundMessage(external_id=f"wamid.rich.{tag}.{{n}}", sender=sender, text=text,
+                          meta={{"wa": wa}}, attachments=list(files))
+    return services.receive(channel, item).message
+tag = "{tag}"
+say(1, "Toko Batik Sari", {{"type": "location", "location": {{"latitude": -7.79,
+    "longitude": 110.36, "name": "Toko Batik Sari", "address": "Jl. Malioboro 12"}}}})
+say(2, "Rina", {{"type": "contacts", "contacts": [{{"name": "Rina Kurnia",
+    "phones": [{{"phone": "+62 811-222-333"}}]}}]}})
+say(3, "BATIK-L x2", {{"type": "order", "order": {{"items": [{{"product_retailer_id": "BATIK-L",
+    "quantity": 2, "item_price": 150000, "currency": "IDR"}}], "total": "300000",
+    "currency": "IDR"}}}})
+say(4, "", {{"type": "audio"}}, [InboundAttachment("voice.ogg", "audio/ogg; codecs=opus",
+    b"OggS")])
+last = say(5, "Yang lokasi tadi ya", {{"type": "text", "forwarded": True,
+    "context": {{"id": f"wamid.rich.{{tag}}.1"}}}})
+print("ticket", last.ticket.number)
+"""
+
+
+def test_rich_whatsapp_messages_show_without_script_or_csp_errors(
+    stack: Stack, open_as: OpenAs
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    phone = "62859" + str(int(tag, 16) % 10**8).zfill(8)
+    out = stack.loket("shell", "-c", _RICH.format(tag=tag, phone=phone))
+    found = re.search(r"ticket (\d+)", out)
+    assert found, out
+    number = int(found.group(1))
+    page = open_as("budi", path=f"/tiket/{number}/")
+    conv = page.locator(f'[data-ticket="{number}"]')
+    expect(conv.locator(".wa-location a[rel='noopener noreferrer']")).to_be_visible()
+    expect(conv.locator('.wa-contact a[href="tel:+62811222333"]')).to_be_visible()
+    expect(conv.locator(".wa-order tfoot")).to_contain_text("Rp 300.000")
+    expect(conv.locator("audio[controls]")).to_have_count(1)
+    # Quoting and reacting: the quote goes above the composer, Esc takes it away.
+    conv.locator("[data-reply-to]").last.click()
+    quote = conv.locator("[data-quote]")
+    expect(quote).to_be_visible()
+    expect(quote.locator("input[name=reply_to]")).not_to_have_value("")
+    conv.locator("textarea[name=text]").press("Escape")
+    expect(quote).to_be_hidden()
+    conv.locator(".wa-quote a[data-quote-link]").click()
+    expect(conv.locator(".bubble.is-flash")).to_have_count(1)
+    # Inside the window the templates wait behind the composer's "Template" button.
+    picker = conv.locator(f"#wa-templates-{number}")
+    expect(picker).to_be_hidden()
+    conv.locator("form[data-composer] [data-open-templates]").click()
+    expect(picker).to_be_visible()
+    expect(picker.locator(".wa-template-list")).not_to_contain_text("Memuat")
+    expect(picker.locator(".wa-template-list")).not_to_contain_text("Loading")
