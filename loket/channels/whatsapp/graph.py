@@ -213,9 +213,15 @@ class Graph:
                     chunks.append(chunk)
         except httpx.HTTPError as exc:
             raise self._network_error("GET", url, exc) from None
+        # The body is decoded already (gzip): the copy must not say it is still encoded.
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
+        ]
         return httpx.Response(
             response.status_code,
-            headers=response.headers,
+            headers=headers,
             content=b"".join(chunks),
             request=response.request,
         )

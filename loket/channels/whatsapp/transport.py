@@ -30,6 +30,7 @@ from loket.channels.models import Channel
 from loket.channels.whatsapp import errors, graph, media, ratelimit
 from loket.channels.whatsapp.graph import GraphError
 from loket.contacts.models import IdentityKind
+from loket.core import crypto
 from loket.tickets.models import Attachment, Message
 
 log = logging.getLogger(__name__)
@@ -303,6 +304,26 @@ def _failure(channel: Channel, message: Message, err: GraphError, to: str) -> De
     return errors.delivery_error(err, attempt=message.attempts, retry_after=retry_after)
 
 
+def _client(channel: Channel) -> tuple[graph.Graph, str]:
+    """The channel's Graph client and phone number id, or a DeliveryError an admin can fix."""
+    phone_number_id = str(channel.config.get("phone_number_id") or "")
+    if not phone_number_id:
+        raise DeliveryError(
+            "not_configured",
+            _("This WhatsApp channel has no phone number ID; an administrator must set it."),
+        )
+    try:
+        return graph.client(channel), phone_number_id
+    except crypto.DecryptionError:
+        raise DeliveryError(
+            "secret_unreadable",
+            _(
+                "The channel's access token cannot be read (the encryption key changed). An "
+                "administrator must enter the token again in the channel settings."
+            ),
+        ) from None
+
+
 def send(channel: Channel, message: Message) -> SendResult:
     """Send ``message``; returns the first wamid. Raises DeliveryError."""
     field_name, to = recipient(message)
@@ -313,13 +334,12 @@ def send(channel: Channel, message: Message) -> SendResult:
     wa = dict((message.meta or {}).get("wa") or {})
     sent: dict[str, str] = dict(wa.get(PROGRESS) or {})
     uploaded: dict[str, str] = dict(wa.get(UPLOADED) or {})
+    client, phone_number_id = _client(channel)
     try:
         ratelimit.acquire(channel, to, cost=len(parts) - len(sent), held=wa.get(SLOTS))
     except ratelimit.Deferred as deferred:
         _save_progress(message, sent, uploaded, deferred.slots)
         raise
-    client = graph.client(channel)
-    phone_number_id = str(channel.config.get("phone_number_id", ""))
     quoted = message.reply_to
     context = (
         {"message_id": quoted.external_id}

@@ -8,6 +8,7 @@ table needs. Nothing is mocked on the Loket side.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import itertools
 import json
@@ -79,6 +80,7 @@ class FakeGraph:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.file_size_as_string = False
         self.wrong_sha256 = False
+        self.gzip_files = False
         self.url_refusals = 0  # the next N file downloads answer 404 (an expired URL)
         self._ids = itertools.count(1)
         self.base_url = ""
@@ -194,6 +196,8 @@ class FakeGraph:
         if media_id not in self.files:
             return Answer(404, b"not found", "text/plain")
         data, mime_type = self.files[media_id]
+        if self.gzip_files:  # a CDN that compresses
+            return Answer(200, gzip.compress(data), mime_type, {"Content-Encoding": "gzip"})
         return Answer(200, data, mime_type)
 
 

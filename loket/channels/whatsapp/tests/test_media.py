@@ -58,6 +58,13 @@ def test_a_file_is_fetched_in_two_steps_with_the_token(shop: Shop, fake: FakeGra
     assert all(s.headers["user-agent"].startswith("Loket/") for s in fake.seen)
 
 
+def test_a_compressed_download_is_checked_after_decoding(shop: Shop, fake: FakeGraph) -> None:
+    fake.gzip_files = True
+    media_id = fake.add_file(PHOTO, "image/jpeg")
+    got = media.download(shop.whatsapp, media_id, sha256=hashlib.sha256(PHOTO).hexdigest())
+    assert got.data == PHOTO
+
+
 def test_file_size_may_come_as_a_string(shop: Shop, fake: FakeGraph, settings: Any) -> None:
     fake.file_size_as_string = True
     media_id = fake.add_file(PHOTO, "image/jpeg")

@@ -23,6 +23,7 @@ from loket.channels.whatsapp.tests.test_graph_fake import (
 )
 from loket.conftest import Shop
 from loket.contacts import services as contacts
+from loket.core import crypto
 from loket.tickets import services as tickets
 from loket.tickets.models import DeliveryStatus, Message
 
@@ -373,3 +374,23 @@ def test_mark_read_is_best_effort_and_a_bad_token_flags_the_channel(
     Channel.objects.filter(pk=shop.whatsapp.pk).update(enabled=False)
     assert tasks.mark_read.call(shop.whatsapp.pk, "wamid.dewi.1") is False
     assert len(fake.seen) == 1
+
+
+def test_a_channel_without_its_number_id_or_a_readable_token_fails_clearly(
+    shop: Shop, fake: FakeGraph, settings: Any
+) -> None:
+    fake.configure(shop.whatsapp, phone_number_id="")
+    missing = _send(shop, "Halo kak")
+    assert (missing.delivery_status, missing.failure_code) == (
+        DeliveryStatus.FAILED,
+        "not_configured",
+    )
+
+    fake.configure(shop.whatsapp)
+    settings.LOKET_ENCRYPTION_KEYS = [crypto.generate_key()]  # the key was changed
+    unreadable = _send(shop, "Halo lagi kak")
+    assert (unreadable.delivery_status, unreadable.failure_code) == (
+        DeliveryStatus.FAILED,
+        "secret_unreadable",
+    )
+    assert fake.sent() == []
