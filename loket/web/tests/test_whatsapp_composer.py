@@ -248,6 +248,18 @@ def test_budi_reacts_and_the_reaction_shows_on_the_message(
     assert reaction.meta == {"wa": {"reaction": {"message_id": "wamid.thanks", "emoji": "🙏"}}}
     assert f'id="msg-{reaction.pk}"' not in html  # not a bubble of its own
     assert re.search(r'<li class="reaction reaction-agent"[^>]*>🙏</li>', html)
+    assert re.search(r'value="🙏"[^>]*aria-pressed="true"', html)
+    # Another emoji replaces it; the same one again takes it away.
+    status, html = post(shop.budi, "react", ticket, thanked.pk, emoji="❤️")
+    assert re.search(r'<li class="reaction reaction-agent"[^>]*>❤️</li>', html)
+    assert "🙏</li>" not in html
+    status, html = post(shop.budi, "react", ticket, thanked.pk, emoji="❤️")
+    assert status == 200
+    assert outbound(ticket)[-1].meta["wa"]["reaction"] == {
+        "message_id": "wamid.thanks",
+        "emoji": "",
+    }
+    assert "reaction-agent" not in html
 
 
 def test_a_reaction_must_be_one_offered_and_on_a_customer_message(

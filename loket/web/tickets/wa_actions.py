@@ -133,7 +133,8 @@ def template_preview(request: HttpRequest, number: int, pk: int) -> HttpResponse
 @login_required
 @require_POST
 def react(request: HttpRequest, number: int, pk: int) -> HttpResponse:
-    """Our reaction to a customer's WhatsApp message; answers with the timeline."""
+    """Our reaction to a customer's WhatsApp message; answers with the timeline. Picking the
+    reaction we already gave takes it away (WhatsApp removes a reaction sent empty)."""
     user = agent_of(request)
     ticket = visible_detail(user, number)
     target = next((m for m in ticket.messages.all() if m.pk == pk), None)
@@ -146,7 +147,11 @@ def react(request: HttpRequest, number: int, pk: int) -> HttpResponse:
     ):
         raise Http404
     if emoji not in wa_timeline.REACTIONS:
-        return HttpResponse(_("Pick one of the offered reactions."), status=422)
+        return HttpResponse(
+            _("Pick one of the offered reactions."), status=422, content_type="text/plain"
+        )
+    if wa_timeline.our_reaction(list(ticket.messages.all()), target.external_id) == emoji:
+        emoji = ""
     meta = {"wa": {"reaction": {"message_id": target.external_id, "emoji": emoji}}}
     try:
         tickets.reply(ticket, user, "", identity=target.identity, meta=meta)

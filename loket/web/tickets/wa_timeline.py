@@ -127,6 +127,7 @@ class WaView:
     unsupported: str = ""
     quote: Quote | None = None
     reactions: list[Badge] = field(default_factory=list)
+    ours: str = ""  # the emoji we reacted with (picking it again takes it away)
     edited: str = ""  # "edit": this is a new version; "original": a newer version follows
     revoked: bool = False
     template: str = ""  # name of the template we sent
@@ -404,13 +405,33 @@ def _fold_reaction(
         }
         return
     view = views.setdefault(target.pk, _view(target, _wa(target)))
+    if message.delivery_status == DeliveryStatus.FAILED and emoji:
+        view.reactions = [b for b in view.reactions if b.by != "agent" or b.emoji != emoji]
+        view.reactions.append(Badge(emoji, "agent", failed=True))
+        return
     view.reactions = [b for b in view.reactions if b.by != "agent"]
+    view.ours = emoji
     if emoji:
         view.reactions.append(
             Badge(
                 emoji,
                 "agent",
                 pending=message.delivery_status in {DeliveryStatus.QUEUED, DeliveryStatus.SENDING},
-                failed=message.delivery_status == DeliveryStatus.FAILED,
             )
         )
+
+
+def our_reaction(messages: list[Message], wamid: str) -> str:
+    """The emoji we last reacted to ``wamid`` with ("" for none or removed; failed ones
+    do not count)."""
+    current = ""
+    for message in messages:
+        reaction = _wa(message).get("reaction")
+        if (
+            message.direction == Direction.OUTBOUND
+            and isinstance(reaction, dict)
+            and reaction.get("message_id") == wamid
+            and message.delivery_status != DeliveryStatus.FAILED
+        ):
+            current = str(reaction.get("emoji") or "")
+    return current
