@@ -95,14 +95,19 @@ def _size(value: Any) -> int | None:
 
 
 def _failed(err: GraphError, channel: Channel) -> MediaError:
+    """A failed fetch in words that fit a file (the error table speaks of messages)."""
     mapped = errors.classify(err.code)
+    transient = err.transient or (err.code != graph.NETWORK and mapped.retry == "backoff")
     if mapped.channel_level:
         errors.flag_channel(channel, err)
-    transient = err.transient or (err.code != graph.NETWORK and mapped.retry == "backoff")
-    return MediaError(
-        _("The file could not be fetched from WhatsApp: %(reason)s") % {"reason": mapped.reason},
-        transient=transient,
-    )
+        reason = mapped.reason
+    elif transient:
+        reason = _("WhatsApp could not be reached to fetch the file; it can be fetched later.")
+    elif err.code == 100 or err.http_status == 404:
+        reason = _("WhatsApp no longer has this file (it keeps files for 7 days).")
+    else:
+        reason = _("WhatsApp refused to hand over the file (error %(code)s).") % {"code": err.code}
+    return MediaError(reason, transient=transient)
 
 
 def download(

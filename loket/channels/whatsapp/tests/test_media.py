@@ -144,6 +144,7 @@ def test_a_url_refused_twice_is_final(shop: Shop, fake: FakeGraph, naps: list[fl
         media.download(shop.whatsapp, media_id)
 
     assert caught.value.transient is False
+    assert "404" not in caught.value.reason
     assert _paths(fake).count(f"/files/{media_id}") == 2
     assert naps == []
 
@@ -153,6 +154,7 @@ def test_a_4xx_from_graph_is_never_retried(shop: Shop, fake: FakeGraph, naps: li
         media.download(shop.whatsapp, "404404404")  # unknown media id: Graph error 100
 
     assert caught.value.transient is False
+    assert "7" in caught.value.reason  # kept for 7 days
     assert len(fake.seen) == 1
     assert naps == []
 
