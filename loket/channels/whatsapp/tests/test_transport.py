@@ -210,7 +210,17 @@ LIST = {
 }
 
 
-@pytest.mark.parametrize("interactive", [BUTTONS, LIST], ids=["buttons", "list"])
+CTA = {
+    "type": "cta_url",
+    "body": {"text": "Lacak paket kakak di sini"},
+    "action": {
+        "name": "cta_url",
+        "parameters": {"display_text": "Lacak paket", "url": "https://batiksari.id/lacak/4521"},
+    },
+}
+
+
+@pytest.mark.parametrize("interactive", [BUTTONS, LIST, CTA], ids=["buttons", "list", "cta"])
 def test_interactive_messages_are_sent_as_given(
     shop: Shop, fake: FakeGraph, interactive: dict[str, Any]
 ) -> None:
@@ -252,6 +262,8 @@ ELEVEN = [{"id": f"r{i}", "title": f"Row {i}"} for i in range(11)]
         (_with(LIST, "action.sections.0.rows.0.description", "x" * 73), "row description"),
         (_with(LIST, "header", {"type": "image", "image": {"id": "1"}}), "header type"),
         (_with(LIST, "type", "carousel"), "Unknown interactive"),
+        (_with(CTA, "action.parameters.url", "javascript:alert(1)"), "https://"),
+        (_with(CTA, "action.parameters.display_text", "x" * 21), "link button text"),
     ],
 )
 def test_interactive_messages_over_meta_s_limits_fail_with_a_clear_reason(
