@@ -137,7 +137,10 @@ class Command(BaseCommand):
         supervisor = Supervisor(
             programs,
             out=sys.stdout,
-            ready_check=lambda: answers(url.rstrip("/") + reverse("web:login")),
+            ready_check=lambda: (
+                answers(url.rstrip("/") + reverse("web:login"))
+                and (not self.phone_url or answers(self.phone_url))
+            ),
             on_ready=lambda: self._ready(url, browser=not options["no_browser"]),
         )
         self.stdout.write(f"Starting Loket at {url} ...")
