@@ -33,6 +33,8 @@ T = TypeVar("T")
 
 # How long a send waits for its early ``sent`` webhook to be answered before responding.
 EARLY_SENT_WAIT = 3.0
+# A typing indicator shows this long unless a message comes first (Meta: 25 s).
+TYPING_SECONDS = 25.0
 
 
 class Emulator:
@@ -214,7 +216,9 @@ class Emulator:
         )
         with self.state.lock:
             self.state.sent.append(body)
-            self.state.chat(to).messages.append(message)
+            chat = self.state.chat(to)
+            chat.messages.append(message)
+            chat.typing_until = 0.0
             if kind == "reaction":
                 target = self.state.find(str(body["reaction"]["message_id"]))
                 if target is not None:
@@ -243,11 +247,11 @@ class Emulator:
             raise GraphFault(131009, 'typing_indicator must be {"type": "text"}.')
         with self.state.lock:
             self.state.marked_read.append(wamid)
-            message = self.state.find(wamid)
-            if message is not None and message.direction == "in":
-                message.status = "read"
+            found = self.state.find_in_chat(wamid)
+            if found is not None and found[1].direction == "in":
+                found[1].status = "read"
                 if indicator:
-                    message.error = "typing"
+                    found[0].typing_until = time.time() + TYPING_SECONDS
         self.state.touch()
         return {"success": True}
 
@@ -511,6 +515,22 @@ class Emulator:
             content["emoji"] = emoji
         return self._customer(wa_id, name, "reaction", content, wait=wait, show=False)
 
+    def customer_sends(
+        self,
+        wa_id: str,
+        kind: str,
+        content: dict[str, Any] | list[Any],
+        *,
+        name: str = "",
+        context: str = "",
+        extra: dict[str, Any] | None = None,
+        wait: bool = True,
+    ) -> str:
+        """Any other documented inbound type (contacts, order, system, unsupported...):
+        ``content`` goes under the ``kind`` key, ``extra`` beside it (``referral``,
+        ``errors``...)."""
+        return self._customer(wa_id, name, kind, content, context=context, extra=extra, wait=wait)
+
     def _react(self, target: ChatMessage, who: str, emoji: str) -> None:
         with self.state.lock:
             if emoji:
@@ -524,17 +544,19 @@ class Emulator:
         wa_id: str,
         name: str,
         kind: str,
-        content: dict[str, Any],
+        content: dict[str, Any] | list[Any],
         *,
         context: str = "",
+        extra: dict[str, Any] | None = None,
         wait: bool = True,
         show: bool = True,
     ) -> str:
         wamid = wire.new_wamid()
+        shown = content if isinstance(content, dict) else {kind: content}
         with self.state.lock:
             chat: Chat = self.state.chat(wa_id, name)
             if show:
-                chat.messages.append(ChatMessage(wamid, "in", kind, content, context=context))
+                chat.messages.append(ChatMessage(wamid, "in", kind, shown, context=context))
             self._toggle(self.knobs.window_closed, wa_id, False)  # writing reopens it
         self.state.touch()
         message: dict[str, Any] = {
@@ -543,6 +565,7 @@ class Emulator:
             "timestamp": str(int(time.time())),
             "type": kind,
             kind: content,
+            **(extra or {}),
         }
         if context:
             message["context"] = {"from": self.config.display_phone_number, "id": context}
@@ -593,6 +616,7 @@ class Emulator:
                 "business": self.config.verified_name,
                 "default": {"name": DEMO_CUSTOMER[0], "wa_id": DEMO_CUSTOMER[1]},
                 "name": chat.name if chat else "",
+                "typing": bool(chat and chat.typing_until > time.time()),
                 "messages": messages,
             }
 

@@ -134,6 +134,8 @@ class Chat:
     wa_id: str
     name: str
     messages: list[ChatMessage] = field(default_factory=list)
+    # The business shows "typing…" until then (a typing indicator lasts 25 s or until a reply).
+    typing_until: float = 0.0
 
 
 # Realistic templates of the demo shop's account (GET /{waba_id}/message_templates).
@@ -270,9 +272,13 @@ class State:
             return chat
 
     def find(self, wamid: str) -> ChatMessage | None:
+        found = self.find_in_chat(wamid)
+        return found[1] if found else None
+
+    def find_in_chat(self, wamid: str) -> tuple[Chat, ChatMessage] | None:
         with self.lock:
             for chat in self.chats.values():
                 for message in chat.messages:
                     if message.id == wamid:
-                        return message
+                        return chat, message
         return None

@@ -155,7 +155,7 @@
     try {
       const response = await fetch("/_emulator/chat?wa_id=" + encodeURIComponent(who.wa_id) + "&seen=" + seen);
       const data = await response.json();
-      $("business").textContent = data.business;
+      $("business").textContent = data.business + (data.typing ? " — sedang mengetik…" : "");
       if (!who.name && data.default) who = data.default;
       if (data.version !== shown) {
         shown = data.version;

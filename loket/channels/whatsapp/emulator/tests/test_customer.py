@@ -194,3 +194,15 @@ def test_a_tap_on_a_template_quick_reply(emu: Emulator, graph: Graph, receiver: 
 
 def test_the_handshake_needs_an_endpoint_that_echoes(emu: Emulator) -> None:
     assert not emu.subscribe()  # the receiver answers GET with 501
+
+
+def test_any_other_documented_type(emu: Emulator, receiver: Receiver) -> None:
+    card = [{"name": {"formatted_name": "Rina"}, "phones": [{"phone": "+62 811", "type": "CELL"}]}]
+    referral = {"source_type": "ad", "source_id": "1202", "headline": "Batik tulis"}
+
+    emu.customer_sends(DEWI, "contacts", card, extra={"referral": referral})
+
+    [message] = receiver.messages()
+    assert message["type"] == "contacts"
+    assert message["contacts"] == card
+    assert message["referral"] == referral

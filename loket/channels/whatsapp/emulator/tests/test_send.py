@@ -189,8 +189,12 @@ def test_mark_as_read_and_typing_indicator(emu: Emulator, graph: Graph) -> None:
     response = graph.http.post(f"/{emu.config.phone_number_id}/messages", json=no_id)
     assert error_code(response) == 131008
     assert emu.state.marked_read == [wamid, wamid]
-    assert emu.chat_view(DEWI, seen=False)["messages"][0]["status"] == "read"
-    assert emu.sent == []  # a mark-read is not a message
+    view = emu.chat_view(DEWI, seen=False)
+    assert view["messages"][0]["status"] == "read"
+    assert view["typing"]  # until a message comes, or 25 s
+    graph.text(DEWI, "Halo kak")
+    assert not emu.chat_view(DEWI, seen=False)["typing"]
+    assert [b["text"]["body"] for b in emu.sent] == ["Halo kak"]  # the marks are not messages
 
 
 def test_early_sent_is_delivered_before_the_http_response(
