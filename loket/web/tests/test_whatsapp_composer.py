@@ -162,6 +162,33 @@ def test_a_template_is_prefilled_previewed_and_sent_with_its_meta(
     assert "Template: tiket_diproses" in html
 
 
+def test_named_and_header_parameters_are_labelled_by_name(
+    shop: Shop, clock: time_machine.Traveller
+) -> None:
+    ticket = shop.whatsapp_from_dewi("Halo kak")
+    chosen = Template.objects.create(
+        channel=shop.whatsapp,
+        name="pesanan_siap",
+        language="id",
+        status="APPROVED",
+        components=[
+            {"type": "HEADER", "format": "TEXT", "text": "Tiket {{1}}"},
+            {"type": "BODY", "text": "Halo {{customer_name}}, pesanan {{order_id}} siap."},
+        ],
+        body="Halo {{customer_name}}, pesanan {{order_id}} siap.",
+        parameters=["header.1", "customer_name", "order_id"],
+        synced_at=START,
+    )
+    url = reverse("web:tickets:wa_template", args=[ticket.number, chosen.pk])
+    form = client_for(shop.budi).get(url, headers=HTMX).content.decode()
+    fields = re.findall(r'<span>([^<]*)</span><input name="params" value="([^"]*)"', form)
+    assert fields == [
+        ("Header {{1}}", f"#{ticket.number}"),
+        ("customer_name", "Dewi Lestari"),
+        ("order_id", ""),
+    ]
+
+
 def test_a_template_needs_every_value(shop: Shop, clock: time_machine.Traveller) -> None:
     ticket = shop.whatsapp_from_dewi("Halo kak")
     chosen = template(shop.whatsapp, "tiket_diproses")

@@ -1,5 +1,5 @@
-"""WhatsApp actions on the ticket page: templates (the way forward after 24 hours), reactions,
-and marking the customer's messages read.
+"""WhatsApp actions on the ticket page: templates (the way forward after 24 hours) and our
+reactions.
 
 Templates come from ``channels.whatsapp.templates`` (synced from Meta); only APPROVED ones
 of the ticket's own number are offered. Every send goes through ``tickets.services.reply``
@@ -87,6 +87,8 @@ def template(request: HttpRequest, number: int, pk: int) -> HttpResponse:
             _send_template(ticket, user, chosen, params)
         except ValidationError as exc:
             errors = list(exc.messages)
+        except templates.TemplateError:
+            errors = [_("This template changed since the page was loaded; pick it again.")]
     if errors:
         context = _form_context(ticket, chosen, params, errors)
         return render(request, "web/tickets/wa_template_form.html", context, status=422)

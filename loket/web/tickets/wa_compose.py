@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from loket.channels.models import Template
 from loket.channels.whatsapp import templates
@@ -31,40 +32,59 @@ def approved(ticket: Ticket) -> list[Template]:
 
 def pick(ticket: Ticket, pk: int) -> Template:
     """One approved template of the ticket's number; 404 for any other."""
-    found = next((t for t in approved(ticket) if t.pk == pk), None)
+    found = (
+        templates.approved(ticket.channel).filter(pk=pk).first()
+        if ticket.channel.kind == "whatsapp"
+        else None
+    )
     if found is None:
         raise Http404
     return found
 
 
+def _names(template: Template) -> list[str]:
+    return [str(n) for n in template.parameters] if isinstance(template.parameters, list) else []
+
+
 def labels(template: Template) -> list[str]:
-    """One label per parameter: its name, or "{{1}}" for a numbered one."""
-    names = template.parameters if isinstance(template.parameters, list) else []
-    return [
-        str(name) if not str(name).isdigit() else "{{%s}}" % name  # noqa: UP031 (braces)
-        for name in names
-    ]
+    """One label per parameter: its name, "{{1}}" for a numbered one, marked when it is the
+    header's."""
+    out = []
+    for name in _names(template):
+        bare = name.removeprefix(templates.HEADER)
+        label = "{{%s}}" % bare if bare.isdigit() else bare  # noqa: UP031 (braces)
+        out.append(_("Header %(label)s") % {"label": label} if bare != name else label)
+    return out
 
 
 def guesses(template: Template, ticket: Ticket) -> list[str]:
-    """Obvious values: the customer's name and the ticket's number where the template asks."""
-    name = ticket.contact.name
+    """Obvious values: the customer's name and the ticket's number where the template asks
+    (by the parameter's name, or the words just before a numbered placeholder)."""
     out: list[str] = []
-    for raw in template.parameters if isinstance(template.parameters, list) else []:
-        key = str(raw)
-        before = template.body.split("{{%s}}" % key, 1)[0]  # noqa: UP031 (braces)
+    for name in _names(template):
+        key = name.removeprefix(templates.HEADER)
+        text = _header_text(template) if key != name else template.body
+        placeholder = "{{%s}}" % key  # noqa: UP031 (braces)
+        before = text.split(placeholder, 1)[0] if placeholder in text else ""
         lowered = key.lower()
         if any(w in lowered for w in ("name", "nama")) or (
             key.isdigit() and NAME_HINT.search(before)
         ):
-            out.append(str(name or ""))
+            out.append(ticket.contact.name)
         elif any(w in lowered for w in ("ticket", "tiket", "number", "nomor")) or (
             key.isdigit() and NUMBER_HINT.search(before)
         ):
-            out.append(f"#{ticket.number}" if not before.endswith("#") else str(ticket.number))
+            out.append(str(ticket.number) if before.endswith("#") else f"#{ticket.number}")
         else:
             out.append("")
     return out
+
+
+def _header_text(template: Template) -> str:
+    for component in template.components if isinstance(template.components, list) else []:
+        if isinstance(component, dict) and str(component.get("type", "")).upper() == "HEADER":
+            return str(component.get("text") or "")
+    return ""
 
 
 # --- mark as read -----------------------------------------------------------------------------
