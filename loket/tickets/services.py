@@ -431,7 +431,9 @@ def apply_status(channel: Channel, update: StatusUpdate) -> bool:
 # --- outbound ---------------------------------------------------------------------------------
 def _answer_channel(ticket: Ticket, identity: Identity) -> Channel:
     """The channel that reaches ``identity``: the ticket's own, or one of the identity's kind."""
-    kind_of_identity = {"phone": "whatsapp", "email": "email"}.get(identity.kind, identity.kind)
+    kind_of_identity = {"phone": "whatsapp", "whatsapp_user": "whatsapp", "email": "email"}.get(
+        identity.kind, identity.kind
+    )
     if ticket.channel.kind == kind_of_identity:
         return ticket.channel
     candidates = Channel.objects.filter(kind=kind_of_identity, enabled=True).order_by("pk")
@@ -670,10 +672,12 @@ def _delivery_failed(message: Message, error: DeliveryError) -> str:
         else:
             delay = backoff(message.attempts)
         transaction.on_commit(lambda: enqueue_delivery(message.pk, delay=delay))
-        log.warning(
-            "message %s: attempt %s failed (%s), retrying in %ss",
+        log.log(
+            logging.INFO if error.deferred else logging.WARNING,
+            "message %s: attempt %s %s (%s), retrying in %ss",
             message.pk,
             message.attempts,
+            "held back" if error.deferred else "failed",
             error.code,
             int(delay.total_seconds()),
         )

@@ -83,3 +83,11 @@ def test_a_change_to_a_number_another_contact_holds_moves_nothing(shop: Shop) ->
     assert result.contact_id == taken.message.ticket.contact_id
     assert Identity.objects.filter(value="+6281311112222").exists()
     assert not Event.objects.filter(kind="contact.identity_changed").exists()
+
+
+def test_a_customer_known_only_by_username_is_answered_on_whatsapp(shop: Shop) -> None:
+    ticket = _writes(shop, "wamid.F1", Sender("whatsapp_user", BSUID.value, "Rina")).message.ticket
+    answer = tickets.reply(ticket, shop.budi, "Halo kak Rina")
+    assert answer.channel_id == shop.whatsapp.pk
+    assert answer.identity is not None
+    assert (answer.identity.kind, answer.identity.value) == ("whatsapp_user", BSUID.value)
