@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import threading
 from datetime import timedelta
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -108,13 +109,50 @@ def _notification(request: HttpRequest, channel: Channel) -> HttpResponse:
     if not signature_valid(raw, header, _secret(channel, "app_secret")):
         return HttpResponse("Signature invalid", status=403, content_type="text/plain")
     headers = {name: request.headers[name] for name in KEPT_HEADERS if name in request.headers}
-    services.store_delivery(channel, raw, headers)
-    _touch(channel)
+    if not _store(channel, raw, headers):
+        # Nothing is lost: Meta delivers again later (and a repeat is recognised by its id).
+        response = HttpResponse("Busy, try again", status=503, content_type="text/plain")
+        response["Retry-After"] = "5"
+        return response
     return HttpResponse("OK", content_type="text/plain")
+
+
+# Request threads that write at once. SQLite lets one writer in at a time, and a crowd of
+# threads waiting on its lock starve one another (and the task worker) past the busy
+# timeout; here they queue instead. PostgreSQL takes many.
+_writers: threading.BoundedSemaphore | None = None
+WRITER_WAIT = 10.0
+
+
+def _writer_slots() -> threading.BoundedSemaphore:
+    global _writers  # noqa: PLW0603 - one per process, sized for the database in use
+    if _writers is None:
+        _writers = threading.BoundedSemaphore(2 if connection.vendor == "sqlite" else 32)
+    return _writers
+
+
+def _store(channel: Channel, raw: bytes, headers: dict[str, str]) -> bool:
+    """Store the delivery; False when the database is too busy to take it now."""
+    slots = _writer_slots()
+    if not slots.acquire(timeout=WRITER_WAIT):
+        log.warning("whatsapp webhook: no database writer free for %s s", WRITER_WAIT)
+        return False
+    try:
+        services.store_delivery(channel, raw, headers)
+        _touch(channel)
+    except DatabaseError as exc:
+        log.warning("whatsapp webhook: delivery not stored: %s", exc)
+        return False
+    finally:
+        slots.release()
+    return True
 
 
 def _touch(channel: Channel) -> None:
     """Record that Meta reached us; a minute's precision spares a write per request."""
     now = clock.now()
     if channel.last_webhook_at is None or now - channel.last_webhook_at > timedelta(minutes=1):
-        Channel.objects.filter(pk=channel.pk).update(last_webhook_at=now)
+        try:
+            Channel.objects.filter(pk=channel.pk).update(last_webhook_at=now)
+        except DatabaseError as exc:  # only a health figure: never fail a request over it
+            log.warning("whatsapp webhook: last_webhook_at not written: %s", exc)

@@ -214,6 +214,26 @@ def test_a_valid_notification_ends_as_a_message(client: Client, channel: Channel
     assert "🙏" in message.text
 
 
+def test_when_the_database_is_too_busy_meta_is_asked_to_retry(
+    client: Client, channel: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every writer slot taken (a long SQLite lock): 503 with Retry-After, not a 500."""
+    monkeypatch.setattr(views, "WRITER_WAIT", 0.01)
+    slots = views._writer_slots()
+    taken = 0
+    while slots.acquire(blocking=False):
+        taken += 1
+    try:
+        response = post(client, channel, ESCAPED)
+    finally:
+        for _ in range(taken):
+            slots.release()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert not Delivery.objects.exists()
+    assert post(client, channel, ESCAPED).status_code == 200
+
+
 def test_other_methods_are_not_allowed(client: Client, channel: Channel) -> None:
     assert client.put(url(channel), data=b"{}").status_code == 405
     assert client.delete(url(channel)).status_code == 405
