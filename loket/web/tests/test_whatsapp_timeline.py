@@ -283,6 +283,45 @@ def test_an_unsupported_type_says_why_in_plain_words(shop: Shop) -> None:
     assert "data-reply-to" not in html  # nothing to quote or react to
 
 
+def test_a_message_loket_could_not_read_says_so(shop: Shop) -> None:
+    m = from_dewi(
+        shop,
+        "wamid.broken",
+        "",
+        {
+            "type": "unsupported",
+            "unsupported": {"type": "location", "code": "", "reason": "latitude is not a number"},
+        },
+    )
+    html = bubble(page(shop.budi, m.ticket), m)
+    assert "Loket could not read this location message (latitude is not a number)" in html
+
+
+def test_a_flow_answer_and_a_product_enquiry(shop: Shop) -> None:
+    flow = from_dewi(
+        shop,
+        "wamid.flow",
+        "Sent",
+        {
+            "type": "interactive",
+            "reply": {
+                "kind": "nfm_reply",
+                "response": {"ukuran": "L", "warna": "Biru", "flow_token": "secret"},
+            },
+        },
+    )
+    product = from_dewi(
+        shop,
+        "wamid.product",
+        "Masih ada?",
+        {"referred_product": {"catalog_id": "c1", "product_retailer_id": "BATIK-PARANG-L"}},
+    )
+    html = page(shop.budi, flow.ticket)
+    assert "<dt>ukuran</dt><dd>L</dd><dt>warna</dt><dd>Biru</dd>" in bubble(html, flow)
+    assert "flow_token" not in html
+    assert "BATIK-PARANG-L" in bubble(html, product)
+
+
 def test_an_edit_and_a_revoke_mark_the_original(shop: Shop) -> None:
     original = from_dewi(shop, "wamid.e1", "Ukuran M")
     edit = from_dewi(

@@ -275,6 +275,11 @@ def _unsupported(wa: dict[str, Any]) -> str:
         )
     raw = str(info.get("type") or "unknown")
     name = UNSUPPORTED_NAMES.get(raw, raw.replace("_", " "))
+    if not info.get("code") and info.get("reason"):  # ours: the parser could not read it
+        return _(
+            "Loket could not read this %(type)s message (%(reason)s); ask the customer to "
+            "send it again."
+        ) % {"type": name, "reason": str(info["reason"])[:200]}
     return _(
         "A %(type)s message is not supported by the WhatsApp Cloud API; ask the customer to "
         "send it again as text."
