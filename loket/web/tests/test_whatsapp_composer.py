@@ -3,6 +3,7 @@ quotes, reactions, quick-reply buttons, marking the customer's messages read."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -294,15 +295,19 @@ def test_a_reaction_must_be_one_offered_and_on_a_customer_message(
 ) -> None:
     ticket = shop.whatsapp_from_dewi("Halo", wamid="wamid.h")
     theirs = Message.objects.get(external_id="wamid.h")
-    status, _html = post(shop.budi, "react", ticket, theirs.pk, emoji="💩")
-    assert status == 422
+    url = reverse("web:tickets:react", args=[ticket.number, theirs.pk])
+    plain = client_for(shop.budi).post(url, {"emoji": "💩"})
+    assert plain.status_code == 422
+    assert "Pick one of the offered reactions." in plain.content.decode()
     rudi = shop.email_from_rudi("Halo")
     status, _html = post(shop.sari, "react", ticket, rudi.messages.get().pk, emoji="👍")
     assert status == 404
     clock.shift(timedelta(hours=25))
-    status, text = post(shop.budi, "react", ticket, theirs.pk, emoji="👍")
-    assert status == 422
-    assert "24 hours" in text
+    # With htmx the page stays as it is and the words go to the conversation's toast.
+    response = client_for(shop.budi).post(url, {"emoji": "👍"}, headers=HTMX)
+    assert response.status_code == 200
+    assert response["HX-Reswap"] == "none"
+    assert "24 hours" in json.loads(response["HX-Trigger"])["loket:toast"]
     assert outbound(ticket) == []
 
 

@@ -8,6 +8,7 @@ with the outbound ``meta["wa"]`` of docs/adr/0004.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -132,6 +133,17 @@ def template_preview(request: HttpRequest, number: int, pk: int) -> HttpResponse
     )
 
 
+def _refuse(request: HttpRequest, text: str) -> HttpResponse:
+    """A refusal in words. For htmx, the page stays as it is and says it in the conversation's
+    toast (the ``loket:toast`` event); a plain form post gets the words with 422."""
+    if request.headers.get("HX-Request") != "true":
+        return HttpResponse(text, status=422, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(status=200)
+    response["HX-Reswap"] = "none"
+    response["HX-Trigger"] = json.dumps({"loket:toast": text})  # ASCII-escaped
+    return response
+
+
 @login_required
 @require_POST
 def react(request: HttpRequest, number: int, pk: int) -> HttpResponse:
@@ -149,15 +161,13 @@ def react(request: HttpRequest, number: int, pk: int) -> HttpResponse:
     ):
         raise Http404
     if emoji not in wa_timeline.REACTIONS:
-        return HttpResponse(
-            _("Pick one of the offered reactions."), status=422, content_type="text/plain"
-        )
+        return _refuse(request, _("Pick one of the offered reactions."))
     if wa_timeline.our_reaction(list(ticket.messages.all()), target.external_id) == emoji:
         emoji = ""
     meta = {"wa": {"reaction": {"message_id": target.external_id, "emoji": emoji}}}
     try:
         tickets.reply(ticket, user, "", identity=target.identity, meta=meta)
     except ValidationError as exc:
-        return HttpResponse(" ".join(exc.messages), status=422, content_type="text/plain")
+        return _refuse(request, " ".join(exc.messages))
     fresh = visible_detail(user, number)
     return render(request, "web/tickets/timeline.html", timeline_context(user, fresh))

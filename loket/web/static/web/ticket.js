@@ -57,17 +57,22 @@
   });
 
   // A refusal (403) or server error: say it in the conversation's toast.
-  document.addEventListener("htmx:responseError", function (event) {
-    var elt = event.detail.elt;
+  function toastIn(elt, text) {
     var conv = elt && elt.closest ? elt.closest("[data-ticket]") : null;
     var toast = conv ? conv.querySelector("[data-toast]") : null;
     if (!toast) { return; }
-    var xhr = event.detail.xhr;
-    var plain = (xhr.getResponseHeader("Content-Type") || "").indexOf("text/plain") === 0;
-    var text = xhr.status === 403 || (xhr.status === 422 && plain) ? xhr.responseText : "";
     toast.textContent = text || (document.documentElement.lang === "en"
       ? "Something went wrong. Try again." : "Terjadi kesalahan. Coba lagi.");
     window.setTimeout(function () { toast.textContent = ""; }, 5000);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    toastIn(event.detail.elt, xhr.status === 403 ? xhr.responseText : "");
+  });
+  // A refusal in words (a reaction outside the WhatsApp window): the server leaves the page
+  // as it is and sends the words in the loket:toast event.
+  document.addEventListener("loket:toast", function (event) {
+    toastIn(event.target, event.detail && event.detail.value);
   });
 
   // A narrow conversation keeps its details (side panel) behind a button; the open state sits

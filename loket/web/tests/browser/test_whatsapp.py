@@ -64,6 +64,11 @@ def test_window_closed_pick_a_template_fill_it_and_send(stack: Stack, open_as: O
     expect(picker).to_have_attribute("open", "")
 
     page.evaluate(MARK)
+    # A reaction is a free message too: refused in plain words, the timeline left as it was.
+    conv.locator(".react-picker summary").last.click()
+    conv.locator(".react-picker button[name=emoji]").first.click()
+    expect(conv.locator("[data-toast]")).to_contain_text("24")
+    expect(conv.locator(".timeline .bubble")).to_have_count(1)
     picker.locator('[data-template="pesanan_dikirim"]').click()
     form = picker.locator("form[data-template-form]")
     values = form.locator("input[name=params]")
