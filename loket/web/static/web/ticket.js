@@ -100,6 +100,7 @@
     if (event.target.name === "mode") {
       form.classList.toggle("is-note", isNote(form));
       hideMentions(form);
+      if (isNote(form)) { closePicker(form); }
     }
     if (event.target.type === "file") { listFiles(form, event.target); }
     if (event.target.name === "identity") { followIdentity(form); }
@@ -110,7 +111,14 @@
   function followIdentity(form) {
     var select = form.querySelector("select[name=identity]");
     var option = select ? select.options[select.selectedIndex] : null;
-    form.classList.toggle("to-other", Boolean(option && option.getAttribute("data-kind") !== "phone"));
+    var other = Boolean(option && option.getAttribute("data-kind") !== "phone");
+    form.classList.toggle("to-other", other);
+    if (other) { closePicker(form); }
+  }
+  function closePicker(form) {
+    var box = form.closest(".composer-box");
+    var picker = box ? box.querySelector(".wa-templates[open]") : null;
+    if (picker) { picker.open = false; }
   }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-composer]").forEach(followIdentity);
