@@ -222,7 +222,10 @@ class Server:
             **os.environ,
             "LOKET_DATA_DIR": str(data_dir),
             "DJANGO_SETTINGS_MODULE": "webhook_settings",
-            "PYTHONPATH": os.pathsep.join([str(BENCH), str(ROOT)]),
+            # LOKET_BENCH_PYTHONPATH: extra packages for the server (e.g. httptools) to try.
+            "PYTHONPATH": os.pathsep.join(
+                p for p in [os.environ.get("LOKET_BENCH_PYTHONPATH"), str(BENCH), str(ROOT)] if p
+            ),
             "LOKET_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "LOKET_LOG_LEVEL": "WARNING",
             "LOKET_DEBUG": "false",
@@ -258,7 +261,12 @@ class Server:
         )  # fmt: skip
         channel_id = int(added.split()[1])
         self._spawn("web", "--port", str(self.port))
-        self._spawn("db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.5")
+        worker_env = {}
+        if os.environ.get("LOKET_BENCH_WORKER_PERSISTENT_CONNECTION"):
+            worker_env["LOKET_BENCH_PERSISTENT_CONNECTION"] = "1"
+        self._spawn(
+            "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.5", **worker_env
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -268,10 +276,10 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("the server did not start")
 
-    def _spawn(self, *args: str) -> None:
+    def _spawn(self, *args: str, **env: str) -> None:
         self.children.append(
             subprocess.Popen(
-                [sys.executable, "-m", "loket", *args], env=self.env, cwd=self.data_dir
+                [sys.executable, "-m", "loket", *args], env={**self.env, **env}, cwd=self.data_dir
             )
         )
 
@@ -477,16 +485,24 @@ def main() -> None:
         help="SQLite connections skip the WAL checkpoint when they close (an experiment; "
         "see bench/webhook_settings.py); docs untouched",
     )
+    parser.add_argument(
+        "--persistent-worker-connection",
+        action="store_true",
+        help="the task worker keeps its database connection between tasks (an experiment); "
+        "docs untouched",
+    )
     args = parser.parse_args()
     if args.no_checkpoint_on_close:
         os.environ["LOKET_BENCH_NO_CHECKPOINT_ON_CLOSE"] = "1"
+    if args.persistent_worker_connection:
+        os.environ["LOKET_BENCH_WORKER_PERSISTENT_CONNECTION"] = "1"
     if args.quick:
         args.messages, args.seconds = 300, 2.0
     results = bench(args)
     command = "make bench" if not sys.argv[1:] else "bench/webhook.py " + " ".join(sys.argv[1:])
     section = render(results, command)
     print(section)
-    if not (args.quick or args.no_checkpoint_on_close):
+    if not (args.quick or args.no_checkpoint_on_close or args.persistent_worker_connection):
         import run
 
         run.write_doc("webhook", section)

@@ -19,3 +19,8 @@ if os.environ.get("LOKET_BENCH_NO_CHECKPOINT_ON_CLOSE"):
             raw.setconfig(sqlite3.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, True)
 
     connection_created.connect(_no_checkpoint_on_close)
+
+# Experiment: keep the task worker's connection between tasks (Django closes it after each
+# task when CONN_MAX_AGE is 0, the default).
+if os.environ.get("LOKET_BENCH_PERSISTENT_CONNECTION"):
+    DATABASES["default"]["CONN_MAX_AGE"] = None  # noqa: F405
