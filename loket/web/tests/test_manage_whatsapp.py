@@ -140,3 +140,10 @@ def test_checks_and_refreshes_need_a_post(shop: Shop, channel: Channel) -> None:
     assert sari.get(reverse("web:manage:check_channel", args=[channel.pk])).status_code == 405
     refresh = reverse("web:manage:refresh_whatsapp_templates", args=[channel.pk])
     assert sari.get(refresh).status_code == 405
+
+
+def test_the_add_form_offers_mark_read_and_the_rate(shop: Shop) -> None:
+    page = signed_in(shop.sari).get(reverse("web:manage:add_channel", args=["whatsapp"]))
+    html = page.content.decode()
+    assert '<label class="check" for="id_mark_read"><input type="checkbox" name="mark_read"' in html
+    assert 'name="rate_per_second" value="80"' in html
