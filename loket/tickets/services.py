@@ -521,15 +521,20 @@ def reply(
         )
         for upload in attachments:
             store_attachment(message, upload, now)
-        if ticket.first_response_at is None:
-            ticket.first_response_at = now
-        ticket.waiting_since = None
-        ticket.last_activity_at = now
         ticket.updated_at = now
-        ticket.preview = _preview(text) or (attachments[0].name if attachments else "")
-        ticket.save()
-        if ticket.status == Status.NEW:
-            _change_status(ticket, Status.OPEN, audit.actor_for(author), now)
+        if wa.get("reaction"):
+            # An emoji on the customer's message is not an answer: the customer still waits,
+            # and the inbox keeps showing what they wrote.
+            ticket.save(update_fields=["updated_at"])
+        else:
+            if ticket.first_response_at is None:
+                ticket.first_response_at = now
+            ticket.waiting_since = None
+            ticket.last_activity_at = now
+            ticket.preview = _preview(text) or (attachments[0].name if attachments else "")
+            ticket.save()
+            if ticket.status == Status.NEW:
+                _change_status(ticket, Status.OPEN, audit.actor_for(author), now)
         audit.append(
             "message.queued",
             actor=audit.actor_for(author),

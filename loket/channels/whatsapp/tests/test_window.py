@@ -72,3 +72,15 @@ def test_whatsapp_telling_us_something_opens_no_window(shop: Shop) -> None:
         clock.shift(timedelta(days=2))
         _customer_writes(shop, "wamid.W5-system", automatic=True)  # e.g. a number change
         assert not window.is_open(shop.whatsapp, ticket.contact_id, START + timedelta(days=2))
+
+
+def test_a_reaction_is_not_an_answer(shop: Shop) -> None:
+    with time_machine.travel(START, tick=False):
+        ticket = _customer_writes(shop, "wamid.W6")
+        reaction = {"message_id": "wamid.W6", "emoji": "👍"}
+        services.reply(ticket, shop.budi, "", meta={"wa": {"reaction": reaction}})
+    ticket.refresh_from_db()
+    assert ticket.waiting_since == START
+    assert ticket.first_response_at is None
+    assert ticket.preview == "Halo kak"
+    assert ticket.status == "new"
