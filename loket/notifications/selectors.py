@@ -21,7 +21,9 @@ def recent(user: User, limit: int = RECENT) -> list[Notification]:
     """The newest notifications with their ticket and note author. One query."""
     return list(
         Notification.objects.filter(user=user)
-        .select_related("ticket", "ticket__contact", "message", "message__author")
+        .select_related(
+            "ticket", "ticket__contact", "message", "message__author", "message__channel"
+        )
         .order_by("-created_at", "-pk")[:limit]
     )
 
