@@ -102,6 +102,7 @@ def _whatsapp_setup(channel: Channel, form: ChannelForm) -> dict[str, Any]:
     """What the WhatsApp settings page shows above the form: Meta's side and the health."""
     return {
         "callback_url": whatsapp.callback_url(channel),
+        "public": whatsapp.callback_url(channel).startswith("https://"),
         "verify_token": mask(form.stored_secret("verify_token")),
         "template_count": channel.templates.count(),
         "approved_count": channel.templates.filter(status__iexact="APPROVED").count(),
