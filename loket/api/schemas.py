@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Field, Schema
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, field_validator, model_validator
 
 from loket.accounts.models import Role, User
 from loket.contacts.models import IdentityKind
@@ -228,15 +228,57 @@ class TicketPatchIn(Schema):
     tags: list[str] | None = Field(default=None, max_length=50)
 
 
+class TemplateIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(min_length=1, max_length=16, examples=["id"])
+    params: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The values of the template's parameters, in its order "
+        "(GET /tickets/{number}/templates lists them).",
+    )
+
+
 class ReplyIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=65536)
+    text: str = Field(default="", max_length=65536)
     identity_id: DbId | None = Field(
         default=None,
         description="Answer on this address of the customer; default: the last one the "
         "customer wrote from.",
     )
+    template: TemplateIn | None = Field(
+        default=None,
+        description="WhatsApp: send this approved template instead of text (the only thing "
+        "that reaches a customer more than 24 hours after their last message).",
+    )
+
+    @model_validator(mode="after")
+    def _text_or_template(self) -> ReplyIn:
+        if bool(self.text.strip()) == (self.template is not None):
+            raise ValueError("give either text or template")
+        return self
+
+
+class TemplateOut(Schema):
+    id: int
+    name: str
+    language: str
+    category: str
+    parameters: list[str]
+    body: str
+
+
+class WhatsAppComposeOut(Schema):
+    window_open: bool
+    window_closes_at: datetime | None = Field(
+        description="When free text stops reaching the customer (24 h after their last "
+        "message); null when they never wrote on this number."
+    )
+    templates: list[TemplateOut]
 
 
 class NoteIn(Schema):

@@ -23,13 +23,17 @@ from loket.api.schemas import (
     MessageOut,
     NoteIn,
     ReplyIn,
+    TemplateIn,
     TicketDetailOut,
     TicketFiltersIn,
     TicketOut,
     TicketPageOut,
     TicketPatchIn,
+    WhatsAppComposeOut,
 )
+from loket.channels.whatsapp import templates, window
 from loket.contacts.models import Identity
+from loket.core import clock
 from loket.notifications import services as notifications
 from loket.tickets import selectors
 from loket.tickets import services as tickets
@@ -216,8 +220,56 @@ def reply_to_ticket(request: HttpRequest, number: Number, payload: ReplyIn) -> H
             raise invalid(
                 "unknown_identity", _("This customer has no address with this id."), "identity_id"
             )
+    if payload.template is not None:
+        return HttpStatus(202, _send_template(ticket, user, payload.template, identity))
     message = tickets.reply(ticket, user, payload.text, identity=identity)
     return HttpStatus(202, message)
+
+
+def _send_template(
+    ticket: Ticket, user: User, wanted: TemplateIn, identity: Identity | None
+) -> Message:
+    if ticket.channel.kind != "whatsapp":
+        raise invalid("not_whatsapp", _("Templates are sent on WhatsApp tickets only."), "template")
+    template = (
+        templates.approved(ticket.channel)
+        .filter(name=wanted.name, language=wanted.language)
+        .first()
+    )
+    if template is None:
+        raise invalid(
+            "unknown_template",
+            _("This WhatsApp number has no approved template with this name and language."),
+            "template",
+        )
+    if len(wanted.params) != len(template.parameters):
+        raise invalid(
+            "template_params",
+            _("This template takes %(count)d values.") % {"count": len(template.parameters)},
+            "template.params",
+        )
+    return templates.send(ticket, user, template, wanted.params, identity)
+
+
+@router.get(
+    "/tickets/{number}/templates",
+    response={200: WhatsAppComposeOut, **_READ_ERRORS},
+    url_name="ticket_templates",
+    summary="WhatsApp window and approved templates",
+)
+def ticket_templates(request: HttpRequest, number: Number) -> dict[str, Any]:
+    """For a WhatsApp ticket: whether free text still reaches the customer (the 24-hour
+    window) and the approved templates of the ticket's number, with their parameters. Other
+    tickets: an empty list."""
+    _user, ticket = _visible(request, number)
+    if ticket.channel.kind != "whatsapp":
+        return {"window_open": True, "window_closes_at": None, "templates": []}
+    closes = window.closes_at(ticket.channel, ticket.contact_id)
+    return {
+        "window_open": closes is not None and clock.now() < closes,
+        "window_closes_at": closes,
+        "templates": list(templates.approved(ticket.channel)),
+    }
 
 
 @router.post(

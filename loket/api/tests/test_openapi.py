@@ -14,6 +14,7 @@ OPERATIONS = {
     ("get", "/api/v1/tickets/{number}"): "get_ticket",
     ("patch", "/api/v1/tickets/{number}"): "update_ticket",
     ("post", "/api/v1/tickets/{number}/reply"): "reply_to_ticket",
+    ("get", "/api/v1/tickets/{number}/templates"): "ticket_templates",
     ("post", "/api/v1/tickets/{number}/notes"): "add_note",
     ("get", "/api/v1/attachments/{attachment_id}"): "download_attachment",
     ("get", "/api/v1/contacts"): "search_contacts",

@@ -14,6 +14,7 @@ from loket.accounts.models import User
 from loket.api.tests.conftest import Api
 from loket.audit import services as audit
 from loket.audit.models import Event
+from loket.channels.models import Template
 from loket.conftest import Shop
 from loket.contacts import services as contacts
 from loket.contacts.models import Identity
@@ -77,10 +78,10 @@ def test_reply_refusals(shop: Shop, api_as: Callable[[User], Api]) -> None:
         assert response.status_code == 422, body
         assert response.json()["code"] == "validation_error"
 
-    # Only spaces: the schema lets it through, the service refuses it.
+    # Only spaces is no text: the schema asks for text or a template.
     response = sari.post(url, {"text": "   "})
     assert response.status_code == 422
-    assert response.json()["code"] == "invalid"
+    assert response.json()["code"] == "validation_error"
     assert response.json()["message"]
 
     services.set_status(ticket, "closed", actor=shop.sari)
@@ -137,3 +138,72 @@ def test_free_text_outside_the_whatsapp_window_is_a_conflict(
         f"/tickets/{ticket.number}/reply", {"text": "Masih kak", "identity_id": email.pk}
     )
     assert response.status_code == 202, response.content
+
+
+def _approved(shop: Shop, name: str = "status_pesanan", status: str = "APPROVED") -> Template:
+    return Template.objects.create(
+        channel=shop.whatsapp,
+        name=name,
+        language="id",
+        category="UTILITY",
+        status=status,
+        components=[{"type": "BODY", "text": "Halo {{1}}, pesanan {{2}} sudah dikirim."}],
+        body="Halo {{1}}, pesanan {{2}} sudah dikirim.",
+        parameters=["1", "2"],
+        synced_at=timezone.now(),
+    )
+
+
+def test_a_template_reaches_the_customer_after_the_window_closed(
+    shop: Shop, api_as: Callable[[User], Api]
+) -> None:
+    _approved(shop)
+    _approved(shop, "promo_lebaran", status="PENDING")
+    with time_machine.travel(timezone.now() - timedelta(hours=30), tick=False):
+        ticket = shop.whatsapp_from_dewi("Kak, pesanan saya sudah dikirim?")
+    budi = api_as(shop.budi)
+    listed = budi.get(f"/tickets/{ticket.number}/templates")
+    assert listed.status_code == 200, listed.content
+    assert listed.json()["window_open"] is False
+    assert [t["name"] for t in listed.json()["templates"]] == ["status_pesanan"]
+    assert listed.json()["templates"][0]["parameters"] == ["1", "2"]
+
+    template = {"name": "status_pesanan", "language": "id", "params": ["Dewi", "INV-77"]}
+    response = budi.post(f"/tickets/{ticket.number}/reply", {"template": template})
+    assert response.status_code == 202, response.content
+    assert response.json()["text"] == "Halo Dewi, pesanan INV-77 sudah dikirim."
+    sent = Message.objects.get(pk=response.json()["id"])
+    assert sent.meta["wa"]["template"]["components"] == [
+        {
+            "type": "body",
+            "parameters": [{"type": "text", "text": "Dewi"}, {"type": "text", "text": "INV-77"}],
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"template": {"name": "promo_lebaran", "language": "id"}}, "unknown_template"),
+        ({"template": {"name": "status_pesanan", "language": "en"}}, "unknown_template"),
+        (
+            {"template": {"name": "status_pesanan", "language": "id", "params": ["x"]}},
+            "template_params",
+        ),
+        (
+            {"text": "Halo", "template": {"name": "status_pesanan", "language": "id"}},
+            "validation_error",
+        ),
+        ({}, "validation_error"),
+    ],
+)
+def test_template_refusals(
+    shop: Shop, api_as: Callable[[User], Api], body: dict[str, object], code: str
+) -> None:
+    _approved(shop)
+    _approved(shop, "promo_lebaran", status="PENDING")
+    ticket = shop.whatsapp_from_dewi("Halo")
+    response = api_as(shop.budi).post(f"/tickets/{ticket.number}/reply", body)
+    assert response.status_code == 422, response.content
+    assert response.json()["code"] == code
+    assert not Message.objects.filter(ticket=ticket, direction=Direction.OUTBOUND).exists()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -22,6 +22,11 @@ from django.db.models import QuerySet
 from loket.channels.models import Channel, Template
 from loket.channels.whatsapp import graph
 from loket.core import clock
+
+if TYPE_CHECKING:
+    from loket.accounts.models import User
+    from loket.contacts.models import Identity
+    from loket.tickets.models import Message, Ticket
 
 FIELDS = "name,status,language,category,components,id,rejected_reason,parameter_format"
 PAGE_SIZE = 100
@@ -195,3 +200,40 @@ def send_components(template: Template, params: list[str]) -> list[dict[str, Any
     if body:
         components.append({"type": "body", "parameters": body})
     return components
+
+
+# --- sending -----------------------------------------------------------------------------------
+WHATSAPP_KINDS = frozenset({"phone", "whatsapp_user"})
+
+
+def reply_meta(template: Template, params: list[str]) -> dict[str, Any]:
+    """The outbound instructions ``tickets.services.reply`` keeps on the message."""
+    return {
+        "wa": {
+            "template": {
+                "name": template.name,
+                "language": template.language,
+                "params": list(params),
+                "components": send_components(template, params),
+            }
+        }
+    }
+
+
+def send(
+    ticket: Ticket, author: User, template: Template, params: list[str], identity: Identity | None
+) -> Message:
+    """Queue an approved template to the ticket's WhatsApp customer (any time: templates
+    are what reaches a customer outside the 24-hour window).
+
+    ``identity`` is the address to use; one that WhatsApp cannot reach (an email) is replaced
+    by the customer's WhatsApp address. Raises TemplateError for a wrong number of values.
+    """
+    from loket.tickets import services as tickets
+
+    if not template.approved:
+        raise TemplateError(f"template {template.name} is not approved ({template.status})")
+    if identity is None or identity.kind not in WHATSAPP_KINDS:
+        identity = ticket.contact.identities.filter(kind__in=WHATSAPP_KINDS).order_by("pk").first()
+    meta = reply_meta(template, params)
+    return tickets.reply(ticket, author, render(template, params), identity=identity, meta=meta)

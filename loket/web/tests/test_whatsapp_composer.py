@@ -39,7 +39,7 @@ OnCommit = Callable[..., AbstractContextManager[list[Callable[[], Any]]]]
 @pytest.fixture(autouse=True)
 def _english(shop: Shop) -> None:
     """New strings are translated at integration; the agents here read English."""
-    for user in (shop.budi, shop.wati):
+    for user in (shop.sari, shop.budi, shop.wati):
         user.language = "en"
         user.save(update_fields=["language"])
 
@@ -260,7 +260,7 @@ def test_a_quote_from_another_ticket_is_refused(shop: Shop, clock: time_machine.
     theirs = rudi.messages.get()
     status, html = post(shop.sari, "send", ticket, mode="reply", text="Ya", reply_to=theirs.pk)
     assert status == 422
-    assert "not in this conversation" in html
+    assert "not in this conversation" in html, html
     assert outbound(ticket) == []
 
 

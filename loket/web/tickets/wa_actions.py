@@ -101,23 +101,8 @@ def template(request: HttpRequest, number: int, pk: int) -> HttpResponse:
 
 
 def _send_template(ticket: Ticket, user: User, chosen: Template, params: list[str]) -> Message:
-    identity = default_identity(ticket)
-    if identity is not None and identity.kind != "phone":
-        identity = next((i for i in ticket.contact.identities.all() if i.kind == "phone"), None)
-    meta = {
-        "wa": {
-            "template": {
-                "name": chosen.name,
-                "language": chosen.language,
-                "params": params,
-                "components": templates.send_components(chosen, params),
-            }
-        }
-    }
     with transaction.atomic():
-        return tickets.reply(
-            ticket, user, templates.render(chosen, params), identity=identity, meta=meta
-        )
+        return templates.send(ticket, user, chosen, params, default_identity(ticket))
 
 
 @login_required
