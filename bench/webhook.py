@@ -137,6 +137,7 @@ class Run:
     name: str
     latencies_ms: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     def pct(self, p: float) -> float:
@@ -175,15 +176,23 @@ async def open_loop(name: str, port: int, requests: list[bytes], rate: float) ->
     """One request every 1/rate s, each on an idle connection (a new one if none is idle)."""
     run = Run(name)
     idle: list[Connection] = [await Connection.open(port) for _ in range(8)]
-    pending: set[asyncio.Task[None]] = set()
+    tasks: list[asyncio.Task[None]] = []
     # At most this many requests in flight (Meta's own concurrency is bounded too); a request
     # waiting for one still counts its latency from when it was due.
     in_flight = asyncio.Semaphore(MAX_CONNECTIONS)
 
     async def one(request: bytes, due: float) -> None:
         async with in_flight:
-            connection = idle.pop() if idle else await Connection.open(port)
-            run.count(await connection.send(request))
+            connection = None
+            try:
+                connection = idle.pop() if idle else await Connection.open(port)
+                run.count(await connection.send(request))
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                # Counted, never dropped: a request the server did not answer is a failure.
+                run.errors[type(exc).__name__] = run.errors.get(type(exc).__name__, 0) + 1
+                if connection is not None:
+                    connection.close()
+                return
             run.latencies_ms.append((time.perf_counter() - due) * 1000)
             idle.append(connection)
 
@@ -194,9 +203,8 @@ async def open_loop(name: str, port: int, requests: list[bytes], rate: float) ->
         if delay > 0:
             await asyncio.sleep(delay)
         task = asyncio.create_task(one(request, due))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-    await asyncio.gather(*pending)
+        tasks.append(task)
+    await asyncio.gather(*tasks)  # every one awaited: an unexpected error is not lost
     run.seconds = time.perf_counter() - start
     for connection in idle:
         connection.close()
@@ -409,6 +417,7 @@ def render(results: Results, command: str) -> str:
 
     def row(run: Run) -> str:
         statuses = " ".join(f"{k}: {v}" for k, v in sorted(run.statuses.items()))
+        statuses += "".join(f" {name}: {n}" for name, n in sorted(run.errors.items()))
         return (
             f"| {run.name} | {per_second(run):.0f} | {run.pct(50):.1f} | {run.pct(95):.1f} "
             f"| {run.pct(99):.1f} | {statuses} |"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -14,10 +15,17 @@ from django.utils.translation import gettext as _
 from loket.accounts.models import Team, User
 from loket.audit import services as audit
 from loket.channels import secrets
-from loket.channels.items import IdentityChange, InboundMessage, Notice, Reaction, StatusUpdate
+from loket.channels.items import (
+    IdentityChange,
+    InboundMessage,
+    Item,
+    Notice,
+    Reaction,
+    StatusUpdate,
+)
 from loket.channels.models import Channel, ChannelKind, Delivery, DeliveryState
 from loket.channels.registry import adapter_for
-from loket.core import clock, crypto, rowinsert
+from loket.core import clock, crypto, rowinsert, writerturn
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +36,13 @@ UNKNOWN_STATUS_RETRIES = 5
 def store_delivery(
     channel: Channel, body: bytes, headers: Mapping[str, str] | None = None, *, process: bool = True
 ) -> Delivery:
-    """Keep the raw bytes durably, then (after commit) parse them in a task."""
+    """Keep the raw bytes durably; parsing them is work for the task worker.
+
+    On the database task backend the task row is written in the delivery's own transaction
+    (one commit: both are kept or neither), and the worker cannot see it before the raw body
+    is committed. Any other backend is handed the task after commit, so an eager one never
+    parses bytes that are not stored yet.
+    """
     with transaction.atomic():
         delivery = rowinsert.insert(
             Delivery(
@@ -39,12 +53,53 @@ def store_delivery(
             )
         )
         if process:
-            delivery_id = delivery.pk
-            transaction.on_commit(lambda: enqueue_processing(delivery_id))
+            if _tasks_in_database():
+                request_drain()
+            else:
+                transaction.on_commit(request_drain)
     return delivery
 
 
+def _tasks_in_database() -> bool:
+    from django.tasks import task_backends
+    from django_tasks_db.backend import DatabaseBackend
+
+    from loket.channels.tasks import drain_deliveries
+
+    return isinstance(task_backends[drain_deliveries.backend], DatabaseBackend)
+
+
+def request_drain() -> None:
+    """Make sure a drain task will run after this point.
+
+    Where writers are serialised (SQLite) a drain task still waiting to be claimed will see
+    everything committed before it is claimed, so a second one would only add queue work
+    (per message, that bookkeeping cost the worker a third of its time). Elsewhere, and on
+    other task backends, one is enqueued each time: a drain finding nothing left is cheap.
+    """
+    from loket.channels.tasks import drain_deliveries
+
+    if connection.vendor == "sqlite" and _tasks_in_database() and _drain_waiting():
+        return
+    drain_deliveries.enqueue()
+
+
+def _drain_waiting() -> bool:
+    from django_tasks_db.models import DBTaskResult
+
+    from loket.channels.tasks import drain_deliveries
+
+    sql = (
+        f"SELECT 1 FROM {connection.ops.quote_name(DBTaskResult._meta.db_table)} "  # noqa: S608
+        "WHERE status = %s AND task_path = %s AND backend_name = %s LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["READY", drain_deliveries.module_path, drain_deliveries.backend])
+        return cursor.fetchone() is not None
+
+
 def enqueue_processing(delivery_id: int, *, delay: timedelta | None = None) -> None:
+    """One delivery on its own (a retry later, the scheduler's safety net)."""
     from loket.channels.tasks import process_delivery
 
     if delay is None:
@@ -53,22 +108,126 @@ def enqueue_processing(delivery_id: int, *, delay: timedelta | None = None) -> N
         process_delivery.using(run_after=clock.now() + delay).enqueue(delivery_id)
 
 
+# Deliveries read per transaction by a drain: one commit for several messages, and short
+# enough (a few ms each) that the webhook's writes wait little for SQLite's single writer.
+DRAIN_BATCH = 8
+# Between two batches (seconds): enough for a waiting webhook writer to be woken and take
+# the write lock (loket.core.writerturn), a few per cent of a batch.
+DRAIN_PAUSE = 0.0005
+
+
+def drain(*, batch: int = DRAIN_BATCH) -> int:
+    """Process every delivery waiting for its first read; returns how many were read.
+
+    A batch is parsed first, outside any transaction (a WhatsApp body's media is fetched
+    then, and no database lock is held over the network), then claimed and applied in one
+    transaction: on PostgreSQL the rows are locked (``SKIP LOCKED``), so several workers
+    drain side by side without applying one delivery twice; on SQLite the transaction
+    holds the only write lock. If the process dies the transaction rolls back and the
+    deliveries wait, unread, for the next drain. Deliveries already attempted (waiting for
+    a retry) are left to their own task.
+    """
+    done = 0
+    after = 0
+    while True:
+        waiting = _waiting(after, batch)
+        if not waiting:
+            return done
+        channels: dict[int, Channel] = {}
+        parsed = {}
+        for delivery_id in waiting:
+            delivery = _load(delivery_id, channels)
+            parsed[delivery_id] = (delivery, _parse(delivery))
+        if done:
+            time.sleep(DRAIN_PAUSE)  # a webhook waiting for the write lock gets in first
+        with writerturn.turn(), transaction.atomic():
+            for delivery_id in _claim(waiting):
+                try:
+                    with transaction.atomic():
+                        _apply(*parsed[delivery_id])
+                except Exception:  # a database error: leave it unread for a later drain
+                    log.exception("delivery %s: not processed", delivery_id)
+                done += 1
+        after = waiting[-1]
+
+
+def _waiting(after: int, limit: int) -> list[int]:
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    sql = (
+        f"SELECT id FROM {table} WHERE state = %s AND attempts = 0 AND id > %s "  # noqa: S608
+        "ORDER BY id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [DeliveryState.RECEIVED, after, limit])
+        return [int(row[0]) for row in cursor.fetchall()]
+
+
+def _claim(ids: list[int]) -> list[int]:
+    """Those of ``ids`` still unread, locked for this transaction (skipping any another
+    worker holds)."""
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    skip_locked = connection.features.has_select_for_update_skip_locked
+    lock = " FOR UPDATE SKIP LOCKED" if skip_locked else ""
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"SELECT id FROM {table} WHERE id IN ({marks}) AND state = %s "  # noqa: S608
+        f"AND attempts = 0 ORDER BY id{lock}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, DeliveryState.RECEIVED])
+        return [int(row[0]) for row in cursor.fetchall()]
+
+
+def process_waiting(delivery_id: int) -> str:
+    """The per-delivery task: process it unless a drain (or a replay) already did.
+
+    The state is read inside the transaction that processes it (a row lock on PostgreSQL,
+    the only write lock on SQLite), so a drain running meanwhile cannot read it twice.
+    """
+    with transaction.atomic():
+        state = (
+            Delivery.objects.select_for_update()
+            .filter(pk=delivery_id)
+            .values_list("state", flat=True)
+            .first()
+        )
+        if state != DeliveryState.RECEIVED:
+            return str(state or "")
+        return process(delivery_id).state
+
+
 def process(delivery_id: int) -> Delivery:
     """Parse one delivery and hand each item to the ticket services.
 
     Safe to run again (replay): ``receive`` is idempotent and statuses only move forward.
     A delivery that fails keeps its error and stays listed for admins.
     """
+    delivery = _load(delivery_id, None)
+    return _apply(delivery, _parse(delivery))
+
+
+def _parse(delivery: Delivery) -> list[Item] | Exception:
+    """The delivery's items, or what stopped them being read. Parsing may fetch media over
+    the network (WhatsApp): a drain does it before it takes the write lock."""
+    try:
+        return adapter_for(delivery.channel.kind).parse(delivery.channel, delivery)
+    except Exception as exc:
+        return exc
+
+
+def _apply(delivery: Delivery, parsed: list[Item] | Exception) -> Delivery:
     from loket.channels import notices
     from loket.tickets import inbound_events
     from loket.tickets import services as tickets
 
-    delivery = Delivery.objects.select_related("channel").get(pk=delivery_id)
+    delivery_id = delivery.pk
     channel = delivery.channel
     _count_attempt(delivery_id)
     delivery.attempts += 1
     try:
-        items = adapter_for(channel.kind).parse(channel, delivery)
+        if isinstance(parsed, Exception):
+            raise parsed
+        items = parsed
         unknown_statuses = 0
         for item in items:
             if isinstance(item, InboundMessage):
@@ -97,10 +256,40 @@ def process(delivery_id: int) -> Delivery:
         "processed_at": clock.now(),
         "item_count": len(items),
     }
-    Delivery.objects.filter(pk=delivery_id).update(**done)
+    _finish(delivery_id, done)
     for field, value in done.items():  # no re-read: a worker processes a delivery at a time
         setattr(delivery, field, value)
     return delivery
+
+
+def _load(delivery_id: int, channels: dict[int, Channel] | None) -> Delivery:
+    """The delivery and its channel, read with plain statements (the ingest path: see
+    docs/adr/0003-ingest-hot-path.md)."""
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    sql = f"SELECT * FROM {table} WHERE id = %s"  # noqa: S608
+    delivery = next(iter(Delivery.objects.raw(sql, [delivery_id])), None)
+    if delivery is None:
+        raise Delivery.DoesNotExist(f"delivery {delivery_id}")
+    channel = channels.get(delivery.channel_id) if channels is not None else None
+    if channel is None:
+        channel = Channel.objects.get(pk=delivery.channel_id)
+        if channels is not None:
+            channels[channel.pk] = channel
+    delivery.channel = channel
+    return delivery
+
+
+def _finish(delivery_id: int, done: dict[str, Any]) -> None:
+    """The processed state, written out (one statement, no queryset to compile)."""
+    meta = Delivery._meta
+    columns = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in done)
+    fields = {f.name: f for f in meta.concrete_fields}
+    params = [fields[name].get_db_prep_save(value, connection) for name, value in done.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(meta.db_table)} SET {columns} WHERE id = %s",  # noqa: S608
+            [*params, delivery_id],
+        )
 
 
 def _count_attempt(delivery_id: int) -> None:

@@ -12,17 +12,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import threading
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
+from django.http.request import split_domain_port, validate_host
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from loket.channels import secrets, services
 from loket.channels.models import Channel, ChannelKind
 from loket.core import clock, crypto
+from loket.core.groupcommit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -156,3 +162,126 @@ def _touch(channel: Channel) -> None:
             Channel.objects.filter(pk=channel.pk).update(last_webhook_at=now)
         except DatabaseError as exc:  # only a health figure: never fail a request over it
             log.warning("whatsapp webhook: last_webhook_at not written: %s", exc)
+
+
+# --- The lean path: what ``loket web`` serves for a notification ----------------------------
+# Meta may post hundreds of notifications a second. Through Django's ASGI handler each one
+# crosses its middleware (every ``MiddlewareMixin`` hops to a thread and back, ~38 hand-offs)
+# and opens its own database connection: that alone caps a web process near 200 requests/s
+# on two cores. None of that middleware has anything to do for a signed POST without cookies,
+# so loket.core.asgi hands these requests here: the body is read on the event loop and the
+# store runs in one writer thread that commits every waiting notification together.
+# docs/adr/0005-webhook-group-commit.md.
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_PATH = re.compile(r"/webhooks/whatsapp/([0-9]{1,18})/")
+_WRITER = GroupCommit("whatsapp-webhook-writer")
+_SECURITY_HEADERS = [
+    (b"content-type", b"text/plain"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+def lean_channel_id(scope: Scope) -> int | None:
+    """The channel id when this request is a notification the lean path may take.
+
+    Anything Django would answer differently (another method or path, a host not allowed, a
+    plain-http request to be redirected to https) goes through Django as before.
+    """
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    match = _PATH.fullmatch(scope["path"])
+    if match is None or scope.get("query_string"):
+        return None
+    if settings.SECURE_SSL_REDIRECT and scope.get("scheme") != "https":
+        return None
+    host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+    domain, _port = split_domain_port(host)
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return None
+    return int(match.group(1))
+
+
+async def lean_notification(scope: Scope, receive: Receive, send: Send, channel_id: int) -> None:
+    headers: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    status, text = await _lean_answer(receive, headers, channel_id)
+    extra = [(b"retry-after", b"5")] if status == 503 else []
+    if settings.SECURE_HSTS_SECONDS and scope.get("scheme") == "https":
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+        extra.append((b"strict-transport-security", hsts.encode()))
+    body = text.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*_SECURITY_HEADERS, (b"content-length", str(len(body)).encode()), *extra],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lean_answer(
+    receive: Receive, headers: dict[str, str], channel_id: int
+) -> tuple[int, str]:
+    try:
+        declared = int(headers.get("content-length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY:
+        return 413, ""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return 400, ""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return 413, ""
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    raw = b"".join(chunks)
+    signature = headers.get(SIGNATURE_HEADER.lower())
+    kept = {name: headers[name.lower()] for name in KEPT_HEADERS if name.lower() in headers}
+    try:
+        status: int = await _WRITER.run(
+            lambda: _take(channel_id, raw, signature, kept), timeout=WRITER_WAIT
+        )
+    except (DatabaseError, TimeoutError) as exc:
+        log.warning("whatsapp webhook: delivery not stored: %s", type(exc).__name__)
+        return 503, "Busy, try again"
+    return status, _TEXTS[status]
+
+
+_TEXTS = {200: "OK", 401: "Signature missing", 403: "Signature invalid", 404: ""}
+
+
+def _take(channel_id: int, raw: bytes, signature: str | None, headers: dict[str, str]) -> int:
+    """In the writer thread, inside its batch's transaction: what the view does, in order."""
+    key = ("channel", channel_id)
+    if key not in _WRITER.cache:
+        channel = _channel(channel_id)
+        _WRITER.cache[key] = (channel, _secret(channel, "app_secret") if channel else "")
+    channel, app_secret = _WRITER.cache[key]
+    if channel is None:
+        return 404
+    if not signature:
+        return 401
+    if not signature_valid(raw, signature, app_secret):
+        return 403
+    services.store_delivery(channel, raw, headers)
+    if channel.last_webhook_at is None or clock.now() - channel.last_webhook_at > timedelta(
+        minutes=1
+    ):
+        channel.last_webhook_at = clock.now()
+        Channel.objects.filter(pk=channel.pk).update(last_webhook_at=channel.last_webhook_at)
+    return 200

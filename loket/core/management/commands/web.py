@@ -36,7 +36,7 @@ class Command(BaseCommand):
 
         behind_proxy = env_bool("BEHIND_PROXY", default=False)
         uvicorn.run(
-            "loket.asgi:application",
+            "loket.core.asgi:application",
             host=options["host"] or default_host(),
             port=options["port"] or default_port(),
             workers=options["workers"],
