@@ -15,7 +15,9 @@ sends it) over keep-alive connections:
    request was due, so a stall is not hidden; target p99 <= 100 ms), while the worker
    processes in the background as it would in production.
 
-Both beside ``/bench/bare/``, a bare Django view on the same server (bench/webhook_urls.py).
+Both beside ``/bench/bare/``, a bare Django view on the same server (bench/webhook_urls.py),
+which goes through Django's ASGI handler and all of Loket's middleware; the webhook itself
+takes the lean path ``loket web`` serves it by (loket.core.asgi, docs/adr/0005-*).
 Results are printed and written to docs/benchmarks.md (section "webhook").
 """
 
@@ -45,6 +47,9 @@ CUSTOMERS = 400
 TARGET_RATE = 300.0
 TARGET_P99_MS = 100.0
 MAX_CONNECTIONS = 128
+# An idle keep-alive connection is reused within this many seconds, else closed: as HTTP
+# clients do, so as not to race the server's own keep-alive timeout (uvicorn's is 5 s).
+KEEP_ALIVE_REUSE = 2.0
 
 
 # --- payloads ---------------------------------------------------------------------------------
@@ -109,6 +114,7 @@ def signed_request(path: str, port: int, raw: bytes) -> bytes:
 class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.idle_since = time.monotonic()
 
     @classmethod
     async def open(cls, port: int) -> Connection:
@@ -185,6 +191,10 @@ async def open_loop(name: str, port: int, requests: list[bytes], rate: float) ->
         async with in_flight:
             connection = None
             try:
+                stale = time.monotonic() - KEEP_ALIVE_REUSE
+                for old in [c for c in idle if c.idle_since < stale]:
+                    idle.remove(old)  # the server may be closing it (uvicorn: after 5 s)
+                    old.close()
                 connection = idle.pop() if idle else await Connection.open(port)
                 run.count(await connection.send(request))
             except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
@@ -194,6 +204,7 @@ async def open_loop(name: str, port: int, requests: list[bytes], rate: float) ->
                     connection.close()
                 return
             run.latencies_ms.append((time.perf_counter() - due) * 1000)
+            connection.idle_since = time.monotonic()
             idle.append(connection)
 
     start = time.perf_counter() + 0.05
@@ -433,7 +444,11 @@ def render(results: Results, command: str) -> str:
             f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} with `{command}` "
             "(bench/webhook.py): `loket web` (uvicorn, 1 process) and `loket db_worker` on a "
             "fresh SQLite database, signed Meta-shaped POSTs with one text message each from "
-            f"{CUSTOMERS} customers, keep-alive connections from one client process.",
+            f"{CUSTOMERS} customers, keep-alive connections from one client process. The "
+            "webhook is served as in production, by the lean path of loket.core.asgi (no "
+            "Django middleware, one writer thread committing waiting notifications together); "
+            "the bare view goes through Django's ASGI handler and Loket's whole middleware "
+            "stack.",
             "",
             "Machine: " + machine + ".",
             "",

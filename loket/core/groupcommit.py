@@ -40,9 +40,12 @@ class GroupCommit:
     transaction of its own, so only the failing one sees its error.
     """
 
-    def __init__(self, name: str, *, max_batch: int = 64) -> None:
+    def __init__(
+        self, name: str, *, max_batch: int = 64, on_connect: Callable[[], None] | None = None
+    ) -> None:
         self.name = name
         self.max_batch = max_batch
+        self.on_connect = on_connect  # run in the thread each time it opens its connection
         # Lookups a job may keep for the rest of its batch (cleared before each batch).
         self.cache: dict[Any, Any] = {}
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -104,12 +107,19 @@ class GroupCommit:
                 self._alone(job)
         return not stopping
 
-    def _batch(self, jobs: list[_Job]) -> None:
-        self.cache.clear()
+    def _connect(self) -> None:
         if connection.vendor != "sqlite":
             # What Django does between requests: a server connection past CONN_MAX_AGE, or
             # broken, is replaced (an SQLite file does not go stale).
             connection.close_if_unusable_or_obsolete()
+        if connection.connection is None:
+            connection.ensure_connection()
+            if self.on_connect is not None:
+                self.on_connect()
+
+    def _batch(self, jobs: list[_Job]) -> None:
+        self.cache.clear()
+        self._connect()
         with writerturn.turn(), transaction.atomic():
             results = [job.fn() for job in jobs]
         for job, result in zip(jobs, results, strict=True):
@@ -118,6 +128,7 @@ class GroupCommit:
     def _alone(self, job: _Job) -> None:
         self.cache.clear()
         try:
+            self._connect()
             with writerturn.turn(), transaction.atomic():
                 result = job.fn()
         except Exception as exc:

@@ -178,7 +178,20 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _PATH = re.compile(r"/webhooks/whatsapp/([0-9]{1,18})/")
-_WRITER = GroupCommit("whatsapp-webhook-writer")
+
+
+def _no_checkpoints() -> None:
+    """The writer never runs SQLite's WAL checkpoint itself: the checkpoint writes pages back
+    into the database file and syncs it (sometimes hundreds of ms on a busy disk), and the
+    connection whose commit crosses the threshold pays for it, here with acknowledgements
+    waiting. The task worker, which commits as often (it reads every delivery), and every
+    other connection keep the default and do it instead."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint = 0")
+
+
+_WRITER = GroupCommit("whatsapp-webhook-writer", on_connect=_no_checkpoints)
 _SECURITY_HEADERS = [
     (b"content-type", b"text/plain"),
     (b"x-content-type-options", b"nosniff"),
