@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 import phonenumbers
 
@@ -25,10 +24,6 @@ def _ascii_digits(text: str) -> str:
     return "".join(str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in text)
 
 
-# Every inbound message normalises its sender (twice: the wa_id and the profile's number),
-# and parsing with the phonenumbers metadata is the costliest step of reading one; the
-# answer depends on the arguments alone, and most messages come from recent customers.
-@lru_cache(maxsize=8192)
 def normalize_phone(raw: str, region: str = DEFAULT_REGION, *, international: bool = False) -> str:
     """Return the E.164 form (``+6281234567890``) of a typed phone number or a WhatsApp ``wa_id``.
 
