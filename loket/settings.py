@@ -63,7 +63,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "loket.urls"
-ASGI_APPLICATION = "loket.asgi.application"
+ASGI_APPLICATION = "loket.core.asgi.application"  # what `loket web` serves
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:inbox:index"

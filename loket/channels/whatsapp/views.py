@@ -272,6 +272,9 @@ async def _lean_answer(
     except (DatabaseError, TimeoutError) as exc:
         log.warning("whatsapp webhook: delivery not stored: %s", type(exc).__name__)
         return 503, "Busy, try again"
+    except Exception:  # never a 500: not stored, so Meta is asked to deliver again
+        log.exception("whatsapp webhook: delivery not stored")
+        return 503, "Busy, try again"
     return status, _TEXTS[status]
 
 

@@ -103,13 +103,15 @@ def test_an_unknown_or_disabled_channel_is_not_found(channel: Channel) -> None:
     assert post_all(url(channel), [ESCAPED])[0].status_code == 404
 
 
+@pytest.mark.parametrize("error", ["database is locked", "a bug"])
 def test_a_store_that_fails_asks_meta_to_retry(
-    channel: Channel, monkeypatch: pytest.MonkeyPatch
+    channel: Channel, monkeypatch: pytest.MonkeyPatch, error: str
 ) -> None:
+    """Never a 500: what was not stored is delivered again by Meta."""
     from django.db import OperationalError
 
     def locked(*args: object, **kwargs: object) -> Delivery:
-        raise OperationalError("database is locked")
+        raise OperationalError(error) if error.startswith("database") else RuntimeError(error)
 
     monkeypatch.setattr(services, "store_delivery", locked)
     response = post_all(url(channel), [ESCAPED])[0]
