@@ -114,6 +114,8 @@ DRAIN_BATCH = 8
 # Between two batches (seconds): enough for a waiting webhook writer to be woken and take
 # the write lock (loket.core.writerturn), a few per cent of a batch.
 DRAIN_PAUSE = 0.0005
+# Batches between two WAL checkpoints in a long drain (~1,000 pages of WAL, SQLite's default).
+CHECKPOINT_EVERY = 16
 
 
 def drain(*, batch: int = DRAIN_BATCH) -> int:
@@ -127,12 +129,21 @@ def drain(*, batch: int = DRAIN_BATCH) -> int:
     deliveries wait, unread, for the next drain. Deliveries already attempted (waiting for
     a retry) are left to their own task.
     """
+    with writerturn.checkpoints_outside_turns():
+        return _drain(batch)
+
+
+def _drain(batch: int) -> int:
     done = 0
     after = 0
+    batches = 0
     while True:
         waiting = _waiting(after, batch)
         if not waiting:
             return done
+        batches += 1
+        if batches % CHECKPOINT_EVERY == 0:
+            writerturn.checkpoint()
         channels: dict[int, Channel] = {}
         parsed = {}
         for delivery_id in waiting:

@@ -49,3 +49,35 @@ def turn() -> Iterator[None]:
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+# SQLite's default: the committing connection checkpoints once the WAL holds this many pages.
+AUTOCHECKPOINT_PAGES = 1000
+
+
+@contextmanager
+def checkpoints_outside_turns() -> Iterator[None]:
+    """For a writer that takes many turns in a row (the drain): its commits do not run the
+    WAL checkpoint, which writes pages back and syncs the database file while the turn is
+    still held; ``checkpoint()`` runs it between turns instead, when nobody waits on it."""
+    if _lock_file() is None:
+        yield
+        return
+    _set_autocheckpoint(0)
+    try:
+        yield
+    finally:
+        _set_autocheckpoint(AUTOCHECKPOINT_PAGES)
+        checkpoint()
+
+
+def checkpoint() -> None:
+    """A passive checkpoint (never waits for, nor blocks, a writer). Outside a turn."""
+    if _lock_file() is not None and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _set_autocheckpoint(pages: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")

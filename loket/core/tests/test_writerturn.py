@@ -59,3 +59,16 @@ def test_no_turns_for_a_database_in_memory() -> None:
     with writerturn.turn():
         pass
     assert writerturn._lock_file() is None
+
+
+@pytest.mark.django_db
+def test_a_long_writer_checkpoints_between_its_turns(on_file: Path) -> None:
+    def autocheckpoint() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return int(cursor.fetchone()[0])
+
+    with writerturn.checkpoints_outside_turns():
+        assert autocheckpoint() == 0  # its commits leave the checkpoint ...
+        writerturn.checkpoint()  # ... to these, taken between turns
+    assert autocheckpoint() == writerturn.AUTOCHECKPOINT_PAGES
