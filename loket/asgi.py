@@ -1,9 +1,6 @@
-"""ASGI entry point (uvicorn loket.asgi:application)."""
+"""ASGI entry point (uvicorn loket.asgi:application): the same application ``loket web``
+serves, with the webhook's lean path (loket/core/asgi.py, ADR 0005)."""
 
-import os
+from loket.core.asgi import application
 
-from django.core.asgi import get_asgi_application
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loket.settings")
-
-application = get_asgi_application()
+__all__ = ["application"]
