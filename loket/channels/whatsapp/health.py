@@ -9,7 +9,9 @@ which also brings the number's verified name and quality rating.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import Q
 from django.tasks import task
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 FIELDS = "display_phone_number,verified_name,quality_rating"
 # How often the scheduler has each enabled channel's token checked (seconds).
 CHECK_EVERY = 6 * 3600.0
+# Pauses (seconds) before asking again when Meta could not be reached at all.
+RETRY_PAUSES: tuple[float, ...] = (0.5, 1.0, 2.0)
 
 
 def check(channel: Channel) -> Channel:
@@ -32,11 +36,10 @@ def check(channel: Channel) -> Channel:
     channel (``errors.flag_channel``, shared with failed sends); Meta being unreachable
     says nothing about the token, so ``token_ok`` is left as it was.
     """
-    now = clock.now()
     number = str((channel.config or {}).get("phone_number_id") or "")
-    fields: dict[str, object] = {"token_checked_at": now}
+    fields: dict[str, object] = {}
     try:
-        answer = graph.client(channel).get(number, params={"fields": FIELDS})
+        answer = _ask(channel, number)
     except crypto.DecryptionError as exc:
         fields.update(token_ok=False, token_error=str(exc)[:500])
     except graph.GraphError as err:
@@ -54,9 +57,23 @@ def check(channel: Channel) -> Channel:
             verified_name=str(answer.get("verified_name") or "")[:255],
         )
         errors.recovered(channel)
+    fields["token_checked_at"] = clock.now()
     Channel.objects.filter(pk=channel.pk).update(**fields)
     channel.refresh_from_db()
     return channel
+
+
+def _ask(channel: Channel, number: str) -> dict[str, Any]:
+    """The number's details; a network failure is tried again after a short pause (the
+    emulator or a proxy may be starting next to us), an answer from Meta is final."""
+    for pause in (*RETRY_PAUSES, None):
+        try:
+            return graph.client(channel).get(number, params={"fields": FIELDS})
+        except graph.GraphError as err:
+            if err.code != graph.NETWORK or pause is None:
+                raise
+            time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 @task()

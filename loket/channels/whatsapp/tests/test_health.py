@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -61,7 +63,10 @@ def test_an_expired_token_marks_the_channel_unhealthy_once(shop: Shop, emu: Emul
     assert Event.objects.filter(kind="channel.healthy").count() == 1
 
 
-def test_an_unreachable_meta_says_nothing_about_the_token(shop: Shop, emu: Emulator) -> None:
+def test_an_unreachable_meta_says_nothing_about_the_token(
+    shop: Shop, emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(health, "RETRY_PAUSES", (0.0, 0.0))
     channel = health.check(emulated_channel(emu.base_url, shop.sales))
     assert channel.token_ok is True
     Channel.objects.filter(pk=channel.pk).update(
@@ -86,3 +91,32 @@ def test_the_scheduler_enqueues_checks_for_channels_not_checked_lately(shop: Sho
 
     with time_machine.travel(clock.now() + timedelta(hours=2)):
         assert health.check_due() == 2  # the one checked two hours ago is due again
+
+
+def test_meta_reachable_a_moment_later_is_asked_again(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``loket run --demo`` starts Loket and the emulator together: a check made while the
+    emulator is still starting must not leave the demo's channel with a network error."""
+    monkeypatch.setattr(health, "RETRY_PAUSES", (0.2, 0.4, 0.8, 1.6))
+    port = free_port()
+    channel = emulated_channel(f"http://127.0.0.1:{port}", shop.sales)
+    started = threading.Event()
+    stop = threading.Event()
+
+    def start_late() -> None:
+        time.sleep(0.3)
+        with running_emulator(port=port):
+            started.set()
+            stop.wait(10)
+
+    late = threading.Thread(target=start_late, daemon=True)
+    late.start()
+    try:
+        checked = health.check(channel)
+    finally:
+        stop.set()
+        late.join(5)
+    assert started.is_set()
+    assert checked.token_ok is True
+    assert checked.token_error == ""
