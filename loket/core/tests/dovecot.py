@@ -144,6 +144,7 @@ listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_login_user = dovenull
 default_internal_user = dovecot
 default_internal_group = dovecot

@@ -1,0 +1,300 @@
+"""Fetch mail from an IMAP mailbox into raw deliveries.
+
+Ownership model (email-lessons §11.1): Loket reads one folder and remembers, per channel, the
+folder's UIDVALIDITY and the highest UID it has stored. Each new mail's bytes are fetched with
+``BODY.PEEK[]`` (which does not mark it read), stored as a raw delivery, and only then marked
+``\\Seen`` (``imap_after`` = ``flag``, the default) or moved to ``imap_move_to`` (``move``).
+So a crash at any point loses nothing: at worst a mail is fetched again, and receiving is
+idempotent on (channel, Message-ID).
+
+- The first fetch of a channel takes the unread mail only (not years of old mail); after
+  that every UID above the last one stored, read or not.
+- When UIDVALIDITY changes (or the folder does), the UID state is dropped and the whole
+  folder is read again; a mail whose Message-ID this channel already has is not stored again.
+- Settings come from the channel's config (the email form's fields): ``imap_host``,
+  ``imap_port``, ``imap_security`` (``tls``/``ssl``, ``starttls``, ``none``), ``imap_user``,
+  ``imap_password`` (a secret), and optionally ``imap_oauth_token`` (a secret: XOAUTH2 instead
+  of the password), ``imap_folder`` (INBOX), ``imap_after`` and ``imap_move_to``. The state
+  is kept under ``imap_state``.
+- A failure is recorded on the channel (``last_error``) and the next fetch tries again.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import imaplib
+import logging
+import re
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from loket.channels import secrets, services
+from loket.channels.email import inbound
+from loket.channels.models import Channel, Delivery
+from loket.core import clock
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = 45  # seconds, for every step (email-lessons §11.7)
+MAX_PER_RUN = 200  # mails stored per fetch; the rest come with the next one
+STATE_KEY = "imap_state"
+
+
+class ImapError(Exception):
+    """Something stopped a fetch; the text is for the admin."""
+
+
+@dataclass
+class FetchResult:
+    stored: list[int] = field(default_factory=list)  # delivery ids, in UID order
+    skipped: int = 0  # already known by Message-ID (after a UIDVALIDITY change)
+    uidvalidity_changed: bool = False
+    more: bool = False  # the per-run cap was reached
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def fetch_once(channel: Channel, *, limit: int = MAX_PER_RUN) -> FetchResult:
+    """Store the folder's new mail as deliveries (see the module text); never raises for
+    server or network trouble: the result and the channel carry the error."""
+    result = FetchResult()
+    imap: imaplib.IMAP4 | None = None
+    try:
+        imap = connect(channel)
+        _fetch(channel, imap, result, limit)
+    except (ImapError, imaplib.IMAP4.error, OSError, ssl.SSLError, EOFError) as exc:
+        result.error = _describe(exc)
+        log.warning("IMAP fetch for channel %s failed: %s", channel.pk, result.error)
+        _record_error(channel, result.error)
+    else:
+        _clear_error(channel)
+    finally:
+        if imap is not None:
+            with contextlib.suppress(imaplib.IMAP4.error, OSError, EOFError):
+                imap.logout()
+    return result
+
+
+def connect(channel: Channel) -> imaplib.IMAP4:
+    """A logged-in connection to the channel's IMAP server."""
+    config = channel.config
+    host = str(config.get("imap_host") or "").strip()
+    if not host:
+        raise ImapError(_("No IMAP server is set for this channel."))
+    security = str(config.get("imap_security") or "tls").lower()
+    port = int(config.get("imap_port") or (993 if security in ("tls", "ssl") else 143))
+    context = ssl.create_default_context()
+    imap: imaplib.IMAP4
+    if security in ("tls", "ssl"):
+        imap = imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=TIMEOUT)
+    else:
+        imap = imaplib.IMAP4(host, port, timeout=TIMEOUT)
+        if security == "starttls":
+            # Never fall back to plain text silently (email-lessons §11.12).
+            try:
+                imap.starttls(ssl_context=context)
+            except (imaplib.IMAP4.error, ssl.SSLError, OSError) as exc:
+                imap.shutdown()
+                raise ImapError(
+                    _("The IMAP server did not accept STARTTLS: %(error)s")
+                    % {"error": _describe(exc)}
+                ) from exc
+        elif security != "none":
+            imap.shutdown()
+            raise ImapError(_("Unknown IMAP security setting: %(value)s") % {"value": security})
+    try:
+        _login(channel, imap)
+    except BaseException:
+        imap.shutdown()
+        raise
+    return imap
+
+
+def _login(channel: Channel, imap: imaplib.IMAP4) -> None:
+    user = str(channel.config.get("imap_user") or channel.address or "")
+    token = secrets.get(channel, "imap_oauth_token")
+    try:
+        if token:
+            sasl = f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+            imap.authenticate("XOAUTH2", lambda _challenge: sasl)
+        else:
+            imap.login(user, secrets.get(channel, "imap_password"))
+    except imaplib.IMAP4.error as exc:
+        raise ImapError(
+            _("The IMAP server refused the login for %(user)s: %(error)s")
+            % {"user": user, "error": _describe(exc)}
+        ) from exc
+
+
+def _fetch(channel: Channel, imap: imaplib.IMAP4, result: FetchResult, limit: int) -> None:
+    folder = str(channel.config.get("imap_folder") or "INBOX")
+    typ, data = imap.select(encode_folder(folder))
+    if typ != "OK":
+        raise ImapError(
+            _("The IMAP folder %(folder)s cannot be opened: %(error)s")
+            % {"folder": folder, "error": _text(data)}
+        )
+    uidvalidity = int(_text(imap.untagged_responses.get("UIDVALIDITY", [b"0"])) or 0)
+    state = channel.config.get(STATE_KEY) or {}
+    known = state.get("folder") == folder and state.get("uidvalidity") == uidvalidity
+    first = "uidvalidity" not in state
+    last_uid = int(state.get("last_uid") or 0) if known else 0
+    if not known:
+        result.uidvalidity_changed = not first
+        _save_state(channel, folder=folder, uidvalidity=uidvalidity, last_uid=0)
+
+    criteria = "UNSEEN" if first else f"UID {last_uid + 1}:*"
+    typ, data = imap.uid("SEARCH", criteria)
+    if typ != "OK":
+        raise ImapError(_("The IMAP search failed: %(error)s") % {"error": _text(data)})
+    # "N:*" always matches the last mail, even below N; servers answer in no set order.
+    uids = sorted(uid for uid in (int(x) for x in (data[0] or b"").split()) if uid > last_uid)
+    if len(uids) > limit:
+        uids, result.more = uids[:limit], True
+    capabilities = set(imap.capabilities)
+    for uid in uids:
+        raw = _body(imap, uid)
+        message_id = _message_id(raw)
+        if result.uidvalidity_changed and message_id and _already_have(channel, message_id):
+            result.skipped += 1
+        else:
+            headers = {"source": "imap", "uid": str(uid), "uidvalidity": str(uidvalidity)}
+            if message_id:
+                headers["message_id"] = message_id
+            result.stored.append(services.store_delivery(channel, raw, headers).pk)
+        # Stored (committed) first; only then does the server hear that we have it.
+        _save_state(channel, folder=folder, uidvalidity=uidvalidity, last_uid=uid)
+        _done_with(channel, imap, uid, capabilities)
+
+
+def _body(imap: imaplib.IMAP4, uid: int) -> bytes:
+    typ, data = imap.uid("FETCH", str(uid), "(BODY.PEEK[])")
+    if typ != "OK":
+        raise ImapError(
+            _("Mail UID %(uid)s could not be fetched: %(error)s")
+            % {"uid": uid, "error": _text(data)}
+        )
+    for part in data:
+        if isinstance(part, tuple) and len(part) == 2:
+            return bytes(part[1])
+    raise ImapError(_("Mail UID %(uid)s came back without its content.") % {"uid": uid})
+
+
+def _message_id(raw: bytes) -> str:
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    found = re.search(rb"^message-id:[ \t]*((?:.|\r?\n[ \t])*)", head, re.I | re.M)
+    if not found:
+        return ""
+    ids = inbound.message_ids(found.group(1).decode("ascii", "replace"))
+    return ids[0] if ids else ""
+
+
+def _already_have(channel: Channel, message_id: str) -> bool:
+    from loket.tickets.models import Message
+
+    return (
+        Message.objects.filter(channel=channel, external_id=message_id).exists()
+        or Delivery.objects.filter(channel=channel, headers__message_id=message_id).exists()
+    )
+
+
+def _done_with(channel: Channel, imap: imaplib.IMAP4, uid: int, capabilities: set[str]) -> None:
+    after = str(channel.config.get("imap_after") or "flag").lower()
+    target = str(channel.config.get("imap_move_to") or "").strip()
+    if after != "move" or not target:
+        _check(imap.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Seen)"), uid)
+        return
+    mailbox = encode_folder(target)
+    if "MOVE" in capabilities:
+        _check(imap.uid("MOVE", str(uid), mailbox), uid)
+        return
+    _check(imap.uid("COPY", str(uid), mailbox), uid)
+    _check(imap.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Seen \Deleted)"), uid)
+    if "UIDPLUS" in capabilities:
+        _check(imap.uid("EXPUNGE", str(uid)), uid)
+    else:
+        _check(imap.expunge(), uid)
+
+
+def _check(answer: tuple[str, Any], uid: int) -> None:
+    typ, data = answer
+    if typ != "OK":
+        raise ImapError(
+            _("Mail UID %(uid)s was stored, but the server refused to mark it: %(error)s")
+            % {"uid": uid, "error": _text(data)}
+        )
+
+
+def _save_state(channel: Channel, **state: Any) -> None:
+    """Write the UID state into the stored config (other settings as they are now)."""
+    with transaction.atomic():
+        fresh = Channel.objects.select_for_update().get(pk=channel.pk)
+        config = dict(fresh.config)
+        config[STATE_KEY] = {**(config.get(STATE_KEY) or {}), **state}
+        fresh.config = config
+        fresh.save(update_fields=["config"])
+    channel.config = fresh.config
+
+
+def _record_error(channel: Channel, error: str) -> None:
+    text = _("IMAP: %(error)s") % {"error": error}
+    Channel.objects.filter(pk=channel.pk).update(last_error=text[:2000], last_error_at=clock.now())
+    channel.last_error = text[:2000]
+    _save_state(channel, error=text[:2000])
+
+
+def _clear_error(channel: Channel) -> None:
+    """Clear the channel's error if it is the one a fetch left (not a delivery's)."""
+    previous = (channel.config.get(STATE_KEY) or {}).get("error")
+    if not previous:
+        return
+    Channel.objects.filter(pk=channel.pk, last_error=previous).update(last_error="")
+    if channel.last_error == previous:
+        channel.last_error = ""
+    _save_state(channel, error="")
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    if isinstance(exc, bytes):
+        text = exc.decode("utf-8", "replace")
+    text = re.sub(r"^b'(.*)'$", r"\1", text)
+    return text or type(exc).__name__
+
+
+def _text(data: Any) -> str:
+    if isinstance(data, list | tuple):
+        data = data[-1] if data else b""
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    return str(data or "")
+
+
+def encode_folder(name: str) -> str:
+    """A folder name in IMAP's modified UTF-7 (RFC 3501 §5.1.3), quoted for imaplib."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            utf16 = "".join(pending).encode("utf-16-be")
+            out.append("&" + base64.b64encode(utf16).decode().rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for char in name:
+        if 0x20 <= ord(char) <= 0x7E:
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    encoded = "".join(out)
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,195 @@
+"""Fetching mail over IMAP from a real (throwaway) Dovecot into tickets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from loket.channels import secrets, services
+from loket.channels.email import imap
+from loket.channels.models import Channel, Delivery
+from loket.conftest import Shop
+from loket.core.tests.dovecot import Dovecot, running_dovecot
+from loket.tickets.models import Message, Ticket
+
+
+def mail(message_id: str, text: str = "Kain batik parang masih ada kak?") -> bytes:
+    return (
+        "From: Rudi Hartono <rudi@contoh.co.id>\r\n"
+        "To: cs@batiksari.id\r\n"
+        "Subject: Tanya stok kain\r\n"
+        f"Message-ID: <{message_id}>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        f"{text}\r\n"
+    ).encode()
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    with running_dovecot() as server:
+        yield server
+
+
+def connect(channel: Channel, server: Dovecot, **extra: str) -> Channel:
+    channel.config = {
+        **channel.config,
+        "imap_host": server.host,
+        "imap_port": server.port,
+        "imap_security": "none",
+        "imap_user": server.user,
+        "imap_password": server.password,
+        **extra,
+    }
+    channel.save()
+    channel.refresh_from_db()
+    return channel
+
+
+def process(result: imap.FetchResult) -> None:
+    for delivery_id in result.stored:
+        services.process(delivery_id)
+
+
+def test_a_new_mail_becomes_a_ticket_once_and_is_marked_read(shop: Shop, dovecot: Dovecot) -> None:
+    channel = connect(shop.email, dovecot)
+    assert secrets.get(channel, "imap_password") == dovecot.password
+    assert channel.config["imap_password"] != dovecot.password  # encrypted at rest
+    uid = dovecot.append(mail("stok-1@contoh.co.id"))
+
+    first = imap.fetch_once(channel)
+    assert first.ok, first.error
+    assert len(first.stored) == 1
+    delivery = Delivery.objects.get(pk=first.stored[0])
+    assert bytes(delivery.body) == mail("stok-1@contoh.co.id")
+    assert delivery.headers["source"] == "imap"
+    assert delivery.headers["uid"] == str(uid)
+    process(first)
+    message = Message.objects.get(channel=channel, external_id="stok-1@contoh.co.id")
+    assert "Kain batik parang" in message.text
+    assert "\\Seen" in dovecot.flags(uid)
+
+    second = imap.fetch_once(channel)
+    assert second.ok, second.error
+    assert second.stored == []
+    assert Message.objects.filter(channel=channel).count() == 1
+
+    later = dovecot.append(mail("stok-2@contoh.co.id", "Kalau motif kawung?"))
+    third = imap.fetch_once(channel)
+    assert len(third.stored) == 1
+    assert Delivery.objects.get(pk=third.stored[0]).headers["uid"] == str(later)
+    channel.refresh_from_db()
+    assert channel.config[imap.STATE_KEY]["last_uid"] == later
+
+
+def test_the_first_fetch_takes_only_unread_mail_then_every_new_one(
+    shop: Shop, dovecot: Dovecot
+) -> None:
+    channel = connect(shop.email, dovecot)
+    dovecot.append(mail("old@contoh.co.id"), flags=r"(\Seen)")
+    dovecot.append(mail("unread@contoh.co.id"))
+    result = imap.fetch_once(channel)
+    assert [Delivery.objects.get(pk=i).headers["message_id"] for i in result.stored] == [
+        "unread@contoh.co.id"
+    ]
+    # Read in a mail program before Loket fetched it: still a new UID, so still fetched.
+    dovecot.append(mail("read-elsewhere@contoh.co.id"), flags=r"(\Seen)")
+    assert len(imap.fetch_once(channel).stored) == 1
+
+
+def test_move_mode_moves_the_mail_after_storing_it(shop: Shop, dovecot: Dovecot) -> None:
+    channel = connect(shop.email, dovecot, imap_after="move", imap_move_to="Diproses")
+    dovecot.append(mail("x@contoh.co.id"), folder="Diproses")  # the folder exists
+    dovecot.append(mail("pindah@contoh.co.id"))
+    result = imap.fetch_once(channel)
+    assert result.ok, result.error
+    assert len(result.stored) == 1
+    assert dovecot.uids("INBOX") == []
+    assert len(dovecot.uids("Diproses")) == 2
+    assert imap.fetch_once(channel).stored == []
+
+
+def test_a_uidvalidity_change_reads_the_folder_again_without_duplicates(
+    shop: Shop, dovecot: Dovecot
+) -> None:
+    channel = connect(shop.email, dovecot)
+    dovecot.append(mail("a@contoh.co.id"))
+    dovecot.append(mail("b@contoh.co.id"))
+    process(imap.fetch_once(channel))
+    assert Message.objects.filter(channel=channel).count() == 2
+
+    # The server lost its index: same mails, new UIDs, plus one really new mail.
+    dovecot.recreate(mails=[mail("a@contoh.co.id"), mail("b@contoh.co.id")])
+    dovecot.append(mail("c@contoh.co.id", "Baru"))
+    result = imap.fetch_once(channel)
+    assert result.ok, result.error
+    assert result.uidvalidity_changed
+    assert result.skipped == 2
+    assert len(result.stored) == 1
+    process(result)
+    ids = Message.objects.filter(channel=channel).values_list("external_id", flat=True)
+    assert sorted(str(i) for i in ids) == [
+        "a@contoh.co.id",
+        "b@contoh.co.id",
+        "c@contoh.co.id",
+    ]
+    assert Ticket.objects.count() >= 1
+    assert imap.fetch_once(channel).stored == []
+
+
+def test_a_wrong_password_is_a_clear_channel_error_and_nothing_is_lost(
+    shop: Shop, dovecot: Dovecot
+) -> None:
+    channel = connect(shop.email, dovecot, imap_password="salah")
+    uid = dovecot.append(mail("tunggu@contoh.co.id"))
+    result = imap.fetch_once(channel)
+    assert not result.ok
+    assert result.stored == []
+    assert dovecot.user in result.error
+    assert "refused the login" in result.error
+    channel.refresh_from_db()
+    assert channel.last_error.startswith("IMAP: ")
+    assert "refused the login" in channel.last_error
+    assert "\\Seen" not in dovecot.flags(uid)
+    assert Delivery.objects.filter(channel=channel).count() == 0
+
+    # Fixed: the mail comes in (the first real fetch still counts as the first) and the
+    # fetch's error is cleared.
+    channel = connect(channel, dovecot, imap_password=dovecot.password)
+    fixed = imap.fetch_once(channel)
+    assert fixed.ok, fixed.error
+    assert len(fixed.stored) == 1
+    channel.refresh_from_db()
+    assert channel.last_error == ""
+
+
+def test_an_unreachable_server_and_a_missing_folder_are_channel_errors(
+    shop: Shop, dovecot: Dovecot
+) -> None:
+    channel = connect(shop.email, dovecot, imap_folder="Tidak Ada")
+    result = imap.fetch_once(channel)
+    assert "Tidak Ada" in result.error
+    channel = connect(channel, dovecot, imap_folder="INBOX", imap_port="1")
+    result = imap.fetch_once(channel)
+    assert result.error
+    channel.refresh_from_db()
+    assert channel.last_error == "IMAP: " + result.error
+
+
+def test_xoauth2_is_offered_to_the_server_instead_of_the_password(
+    shop: Shop, dovecot: Dovecot
+) -> None:
+    # This Dovecot has no OAuth2 set up, so it refuses the mechanism: what matters is that a
+    # channel with a token does not send the password.
+    channel = connect(shop.email, dovecot, imap_oauth_token="ya29.token")
+    assert channel.config["imap_oauth_token"] != "ya29.token"  # encrypted at rest
+    result = imap.fetch_once(channel)
+    assert "refused the login" in result.error
+
+
+def test_folder_names_are_modified_utf7() -> None:
+    assert imap.encode_folder("INBOX") == '"INBOX"'
+    assert imap.encode_folder("Diproses & Selesai") == '"Diproses &- Selesai"'
+    assert imap.encode_folder("Entwürfe") == '"Entw&APw-rfe"'
+    assert imap.encode_folder("台北") == '"&U,BTFw-"'
