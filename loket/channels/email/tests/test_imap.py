@@ -193,3 +193,18 @@ def test_folder_names_are_modified_utf7() -> None:
     assert imap.encode_folder("Diproses & Selesai") == '"Diproses &- Selesai"'
     assert imap.encode_folder("Entwürfe") == '"Entw&APw-rfe"'
     assert imap.encode_folder("台北") == '"&U,BTFw-"'
+
+
+def test_a_mail_that_cannot_be_moved_is_still_stored_and_stays_in_the_inbox(
+    shop: Shop, dovecot: Dovecot
+) -> None:
+    channel = connect(shop.email, dovecot, imap_after="move", imap_move_to="Belum Dibuat")
+    uid = dovecot.append(mail("tetap@contoh.co.id"))
+    result = imap.fetch_once(channel)
+    assert "was stored, but the server refused to mark it" in result.error
+    assert len(result.stored) == 1
+    assert Delivery.objects.get(pk=result.stored[0]).headers["message_id"] == "tetap@contoh.co.id"
+    assert dovecot.uids("INBOX") == [uid]
+    # Not fetched again: the UID is remembered once the mail is stored.
+    channel.refresh_from_db()
+    assert imap.fetch_once(channel).stored == []

@@ -1,0 +1,51 @@
+"""`loket email_fetch`: the IMAP fetch from the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from loket.channels.email.tests.test_imap import connect, mail
+from loket.channels.models import Delivery
+from loket.conftest import Shop
+from loket.core.tests.dovecot import Dovecot, running_dovecot
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    with running_dovecot() as server:
+        yield server
+
+
+def email_fetch(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("email_fetch", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_fetch_stores_new_mail_and_says_how_many(shop: Shop, dovecot: Dovecot) -> None:
+    connect(shop.email, dovecot)
+    dovecot.append(mail("cli-1@contoh.co.id"))
+    dovecot.append(mail("cli-2@contoh.co.id"))
+    out, _err = email_fetch("--channel", shop.email.address)
+    assert "Email CS (cs@batiksari.id): 2 new mail(s)" in out
+    assert Delivery.objects.filter(channel=shop.email).count() == 2
+    out, _err = email_fetch()
+    assert "0 new mail(s)" in out
+
+
+def test_a_failed_fetch_is_an_error_exit(shop: Shop, dovecot: Dovecot) -> None:
+    connect(shop.email, dovecot, imap_password="salah")
+    with pytest.raises(CommandError, match="A fetch failed"):
+        email_fetch("--channel", str(shop.email.pk))
+
+
+def test_no_imap_server_is_a_clear_error(shop: Shop) -> None:
+    with pytest.raises(CommandError, match="No enabled email channel has an IMAP server"):
+        email_fetch()
+    with pytest.raises(CommandError, match="has no IMAP server"):
+        email_fetch("--channel", shop.email.address)

@@ -1,0 +1,93 @@
+"""``loket email_fetch [--channel ID] [--watch]``: fetch new mail from the channels' IMAP folders.
+
+Each new mail is stored as a raw delivery before the server marks it read (or moves it), and
+the task worker turns it into a ticket (see ``loket.channels.email.imap``). Without
+``--channel`` every enabled email channel with an IMAP server is fetched. ``--watch`` keeps
+fetching every ``--interval`` seconds until stopped (Ctrl-C or SIGTERM). Exit code 1 when a
+fetch failed (the error is also shown on the channel).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from loket.channels.email import imap
+from loket.channels.management.commands.email import find_channel
+from loket.channels.models import Channel, ChannelKind
+
+
+class Command(BaseCommand):
+    help = "Fetch new mail from the email channels' IMAP folders into tickets."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--channel", help="One email channel: its id or address (default: all with IMAP)."
+        )
+        parser.add_argument(
+            "--watch", action="store_true", help="Keep fetching until stopped (Ctrl-C)."
+        )
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=60.0,
+            metavar="SECONDS",
+            help="Pause between fetches with --watch (default: %(default)s).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["interval"] <= 0:
+            raise CommandError("--interval must be more than 0 seconds.")
+        if not options["watch"]:
+            if self._round(options["channel"]):
+                raise CommandError("A fetch failed; the error is shown above and on the channel.")
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        while not stop.is_set():
+            self._round(options["channel"])
+            stop.wait(options["interval"])
+
+    def _round(self, wanted: str | None) -> int:
+        """Fetch each channel once; returns how many failed."""
+        channels = self._channels(wanted)
+        failed = 0
+        for channel in channels:
+            result = imap.fetch_once(channel)
+            if result.error:
+                failed += 1
+                self.stderr.write(f"{channel.name} ({channel.address}): {result.error}")
+                continue
+            line = f"{channel.name} ({channel.address}): {len(result.stored)} new mail(s)"
+            if result.skipped:
+                line += f", {result.skipped} already known"
+            if result.more:
+                line += ", more waiting"
+            self.stdout.write(line)
+        return failed
+
+    def _channels(self, wanted: str | None) -> list[Channel]:
+        if wanted:
+            channel = find_channel(wanted)
+            if not str(channel.config.get("imap_host") or "").strip():
+                raise CommandError(
+                    f"The channel {channel.address} has no IMAP server; set one in its settings."
+                )
+            return [channel]
+        channels = [
+            channel
+            for channel in Channel.objects.filter(kind=ChannelKind.EMAIL, enabled=True).order_by(
+                "pk"
+            )
+            if str(channel.config.get("imap_host") or "").strip()
+        ]
+        if not channels:
+            raise CommandError(
+                "No enabled email channel has an IMAP server. Set one in the channel's settings."
+            )
+        return channels
