@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -13,7 +14,7 @@ from loket.channels import services
 from loket.channels.email.listener import Listener
 from loket.channels.models import Channel, Delivery, DeliveryState
 from loket.conftest import Shop
-from loket.core.tests.processes import free_port
+from loket.core.tests.processes import Running, free_port, migrated_data_dir, run_loket
 from loket.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the listener's thread must see the rows
@@ -147,3 +148,36 @@ def test_lmtp_answers_once_per_recipient(shop: Shop) -> None:
     assert first[0] == 250
     assert second[0] == 550
     assert Delivery.objects.get().channel == shop.email
+
+
+def test_loket_email_serve_listens_until_interrupted(tmp_path: Path) -> None:
+    data_dir = migrated_data_dir(tmp_path / "data")
+    created = run_loket(
+        data_dir,
+        "shell",
+        "-c",
+        "from loket.channels.models import Channel; "
+        "Channel.objects.create(kind='email', name='CS', address='cs@batiksari.id')",
+    )
+    assert created.returncode == 0, created.stderr
+    port = free_port()
+    server = Running(data_dir, "email", "serve", "--port", str(port), "--size-limit", "5000")
+    try:
+        line = server.wait_for_line("Listening for SMTP")
+        assert f"127.0.0.1:{port} for cs@batiksari.id" in line
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            client.ehlo()
+            assert client.esmtp_features["size"] == "5000"
+            assert client.sendmail("rudi@contoh.co.id", ["cs@batiksari.id"], MAIL) == {}
+        assert server.stop() == 0
+    finally:
+        server.kill()
+    assert "SMTP listener stopped." in server.output
+    stored = run_loket(
+        data_dir,
+        "shell",
+        "-c",
+        "from loket.channels.models import Delivery; "
+        "print([(bytes(d.body), d.headers['rcpt']) for d in Delivery.objects.all()])",
+    )
+    assert stored.stdout.strip().splitlines()[-1] == repr([(MAIL, "cs@batiksari.id")])

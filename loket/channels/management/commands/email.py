@@ -1,4 +1,5 @@
-"""``loket email import [FILE...]``: raw RFC 822 mail into tickets.
+"""``loket email import [FILE...]``: raw RFC 822 mail into tickets; ``loket email serve``: an
+inbound SMTP (or LMTP) listener the MTA hands mail to.
 
 With no files it reads one mail from stdin, which makes it an MTA pipe, e.g. in Postfix's
 aliases: ``cs: "|/opt/loket/.venv/bin/loket email import --channel cs@toko.id"``.
@@ -7,11 +8,16 @@ Each mail is stored as a raw delivery first, then parsed right here (no worker n
 codes follow sysexits, which MTAs understand: 0 all imported; 1 a mail was stored but could not
 be read (it stays listed in `loket deliveries list --failed` and can be replayed); 66 a file
 is missing; 75 (EX_TEMPFAIL) the database could not be reached, so the MTA retries later.
+
+``serve`` stores each accepted mail raw and answers 250; the task worker turns it into tickets.
+It runs until interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -20,6 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from loket.channels import services
+from loket.channels.email.listener import DEFAULT_SIZE_LIMIT, Listener
 from loket.channels.items import InboundMessage
 from loket.channels.models import Channel, ChannelKind, Delivery, DeliveryState
 from loket.channels.registry import adapter_for
@@ -53,7 +60,7 @@ def find_channel(wanted: str | None) -> Channel:
 class Command(BaseCommand):
     help = (
         "Email. `import [FILE...]` turns raw RFC 822 mails (files, or one on stdin: the MTA "
-        "pipe) into tickets."
+        "pipe) into tickets; `serve` listens for inbound SMTP or LMTP from the MTA."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -66,8 +73,27 @@ class Command(BaseCommand):
             "--channel",
             help="The email channel: its id or address (default: the first email channel).",
         )
+        serve = actions.add_parser(
+            "serve",
+            help="Listen for inbound mail over SMTP (or LMTP); the recipient picks the channel.",
+        )
+        serve.add_argument(
+            "--host", default="127.0.0.1", help="Address to bind (default: %(default)s)."
+        )
+        serve.add_argument("--port", type=int, default=2525, help="Port (default: %(default)s).")
+        serve.add_argument("--lmtp", action="store_true", help="Speak LMTP instead of SMTP.")
+        serve.add_argument(
+            "--size-limit",
+            type=int,
+            default=DEFAULT_SIZE_LIMIT,
+            metavar="BYTES",
+            help="Largest mail accepted; larger ones are refused with 552 (default: %(default)s).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "serve":
+            self._serve(options)
+            return
         files: list[str] = options["files"]
         if not files and sys.stdin.isatty():
             raise CommandError("Give mail files, or pipe one mail on stdin.")
@@ -91,6 +117,36 @@ class Command(BaseCommand):
             )
         if missing:
             raise CommandError(f"{missing} file(s) could not be read.", returncode=EX_NOINPUT)
+
+    def _serve(self, options: dict[str, Any]) -> None:
+        protocol = "LMTP" if options["lmtp"] else "SMTP"
+        listener = Listener(
+            options["host"], options["port"], lmtp=options["lmtp"], size_limit=options["size_limit"]
+        )
+        try:
+            listener.start()
+        except (OSError, RuntimeError) as exc:
+            raise CommandError(
+                f"Cannot listen on {options['host']}:{options['port']}: {exc}"
+            ) from exc
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        addresses = list(
+            Channel.objects.filter(kind=ChannelKind.EMAIL, enabled=True).values_list(
+                "address", flat=True
+            )
+        )
+        self.stdout.write(
+            f"Listening for {protocol} on {options['host']}:{options['port']} "
+            f"for {', '.join(addresses) or 'no address yet (every recipient is refused)'}."
+        )
+        self.stdout.flush()
+        try:
+            stop.wait()
+        finally:
+            listener.stop()
+        self.stdout.write(f"{protocol} listener stopped.")
 
     def _import(self, channel: Channel, source: str) -> str:
         label = "stdin" if source == "-" else source
