@@ -26,7 +26,9 @@ import contextlib
 import imaplib
 import logging
 import re
+import select
 import ssl
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -298,3 +300,62 @@ def encode_folder(name: str) -> str:
     flush()
     encoded = "".join(out)
     return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+IDLE_LIMIT = 25 * 60  # servers may end IDLE after 30 minutes (email-lessons §11.10)
+
+
+def idle(channel: Channel, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for new mail in the channel's folder; True when the
+    server announced some. Only a wake-up hint: the caller fetches afterwards either way.
+
+    Uses IMAP IDLE when the server offers it; otherwise (or on any trouble) it just waits,
+    which makes the caller a plain poller.
+    """
+    timeout = max(0.0, min(timeout, IDLE_LIMIT))
+    deadline = time.monotonic() + timeout
+    try:
+        conn = connect(channel)
+    except (ImapError, imaplib.IMAP4.error, OSError, ssl.SSLError, EOFError) as exc:
+        log.info("IMAP IDLE for channel %s: cannot connect (%s); polling", channel.pk, exc)
+        time.sleep(max(0.0, deadline - time.monotonic()))
+        return False
+    try:
+        folder = str(channel.config.get("imap_folder") or "INBOX")
+        if "IDLE" not in conn.capabilities or conn.select(encode_folder(folder))[0] != "OK":
+            time.sleep(max(0.0, deadline - time.monotonic()))
+            return False
+        return _idle(conn, deadline)
+    except (imaplib.IMAP4.error, OSError, ssl.SSLError, EOFError) as exc:
+        log.info("IMAP IDLE for channel %s ended: %s", channel.pk, exc)
+        return False
+    finally:
+        with contextlib.suppress(imaplib.IMAP4.error, OSError, EOFError):
+            conn.logout()
+
+
+def _idle(conn: imaplib.IMAP4, deadline: float) -> bool:
+    """RFC 2177 by hand (``imaplib`` has no IDLE before Python 3.14)."""
+    tag = f"LKIDLE{int(time.monotonic() * 1000) % 100000}".encode()
+    conn.send(tag + b" IDLE\r\n")
+    if not conn.readline().startswith(b"+"):
+        raise imaplib.IMAP4.error("the server did not start IDLE")
+    arrived = False
+    while not arrived:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        ready, _w, _x = select.select([conn.sock], [], [], remaining)
+        if not ready:
+            break
+        line = conn.readline()
+        if not line:
+            raise EOFError("the IMAP server closed the connection")
+        arrived = bool(re.match(rb"\* \d+ (EXISTS|RECENT)", line))
+    conn.send(b"DONE\r\n")
+    while True:
+        line = conn.readline()
+        if not line:
+            raise EOFError("the IMAP server closed the connection")
+        if line.startswith(tag + b" "):
+            return arrived

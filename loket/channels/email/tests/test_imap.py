@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -208,3 +210,29 @@ def test_a_mail_that_cannot_be_moved_is_still_stored_and_stays_in_the_inbox(
     # Not fetched again: the UID is remembered once the mail is stored.
     channel.refresh_from_db()
     assert imap.fetch_once(channel).stored == []
+
+
+def test_idle_wakes_up_when_mail_arrives_and_times_out_when_none_does(
+    shop: Shop, dovecot: Dovecot
+) -> None:
+    channel = connect(shop.email, dovecot)
+    started = time.monotonic()
+    assert imap.idle(channel, 1) is False
+    assert 0.9 < time.monotonic() - started < 5
+
+    arrive = threading.Timer(0.5, dovecot.append, [mail("idle@contoh.co.id")])
+    arrive.start()
+    started = time.monotonic()
+    try:
+        assert imap.idle(channel, 20) is True
+    finally:
+        arrive.join()
+    assert time.monotonic() - started < 15
+    assert len(imap.fetch_once(channel).stored) == 1
+
+
+def test_idle_without_a_server_just_waits(shop: Shop) -> None:
+    channel = shop.email  # no IMAP server set
+    started = time.monotonic()
+    assert imap.idle(channel, 0.3) is False
+    assert time.monotonic() - started >= 0.3

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from io import StringIO
 
@@ -49,3 +53,26 @@ def test_no_imap_server_is_a_clear_error(shop: Shop) -> None:
         email_fetch()
     with pytest.raises(CommandError, match="has no IMAP server"):
         email_fetch("--channel", shop.email.address)
+
+
+def test_watch_fetches_as_soon_as_mail_arrives_and_stops_on_sigterm(
+    shop: Shop, dovecot: Dovecot
+) -> None:
+    connect(shop.email, dovecot)
+    before = signal.getsignal(signal.SIGTERM)
+    arrive = threading.Timer(1.0, dovecot.append, [mail("watch@contoh.co.id")])
+    stop = threading.Timer(4.0, os.kill, [os.getpid(), signal.SIGTERM])
+    arrive.start()
+    stop.start()
+    started = time.monotonic()
+    try:
+        # The interval is far longer than the test: only IDLE can bring the mail in time.
+        out, _err = email_fetch("--channel", shop.email.address, "--watch", "--interval", "60")
+    finally:
+        arrive.join()
+        stop.cancel()
+    assert time.monotonic() - started < 15
+    assert "0 new mail(s)" in out
+    assert "1 new mail(s)" in out
+    assert Delivery.objects.filter(channel=shop.email).count() == 1
+    assert signal.getsignal(signal.SIGTERM) == before  # the previous handler is back
