@@ -12,7 +12,8 @@ from email.message import EmailMessage, Message
 
 import nh3
 
-from loket.channels.items import InboundAttachment, InboundMessage, Sender
+from loket.channels.email import parse
+from loket.channels.items import InboundMessage, Sender
 
 TICKET_TOKEN = re.compile(r"\[#(\d{1,12})\]")
 _MSGID = re.compile(r"<([^<>\s]+)>")
@@ -66,46 +67,23 @@ def is_automatic(msg: Message) -> bool:
 
 def parse_mail(raw: bytes) -> InboundMessage:
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-    except Exception as exc:  # the stdlib parser is lenient; this is a last resort
+        parsed = parse.parse(raw)
+    except Exception as exc:  # parse falls back on its own; this is a last resort
         raise UnreadableMail(f"cannot parse mail: {exc}") from exc
-    name, address = email.utils.parseaddr(str(msg.get("From", "")))
+    msg, problems = parsed.message, parsed.problems
+    name, address = parse.sender(msg, problems)
     if "@" not in address:
         raise UnreadableMail("mail has no sender address")
-    message_id_list = message_ids(msg.get("Message-ID"))
+    message_id_list = message_ids(parse.header(msg, "Message-ID", problems))
     external_id = (
         message_id_list[0] if message_id_list else ("sha256:" + hashlib.sha256(raw).hexdigest())
     )
-    subject = str(msg.get("Subject", "") or "").strip()
-    text, html = "", ""
-    attachments: list[InboundAttachment] = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
-        ctype = part.get_content_type()
-        disposition = part.get_content_disposition()
-        filename = part.get_filename()
-        if disposition != "attachment" and not filename and ctype == "text/plain" and not text:
-            text = _text(part)
-        elif disposition != "attachment" and not filename and ctype == "text/html" and not html:
-            html = _text(part)
-        else:
-            data = part.get_payload(decode=True)
-            attachments.append(
-                InboundAttachment(
-                    name=filename or "attachment",
-                    content_type=ctype,
-                    data=data
-                    if isinstance(data, bytes)
-                    else bytes(str(part.get_payload()), "utf-8"),
-                    content_id=str(part.get("Content-ID", "")).strip("<> "),
-                )
-            )
-    if html and not text:
-        text = _html_to_text(html)
+    subject = parse.header(msg, "Subject", problems)
+    text, html, attachments = parsed.text, parsed.html, parsed.attachments
     sent_at: datetime | None = None
     try:
-        sent_at = email.utils.parsedate_to_datetime(str(msg["Date"])) if msg["Date"] else None
+        date = parse.header(msg, "Date", problems)
+        sent_at = email.utils.parsedate_to_datetime(date) if date else None
     except (TypeError, ValueError):
         sent_at = None
     if sent_at is not None and sent_at.tzinfo is None:
@@ -114,16 +92,20 @@ def parse_mail(raw: bytes) -> InboundMessage:
     return InboundMessage(
         external_id=external_id,
         sender=Sender(kind="email", value=address, name=name),
-        text=text.strip(),
-        html=sanitize_html(html) if html else "",
+        text=text,
+        html=html,
         subject=subject,
         sent_at=sent_at,
         attachments=attachments,
-        reply_to_external_id=(message_ids(msg.get("In-Reply-To")) or [""])[0],
-        thread_external_ids=message_ids(msg.get("References")),
+        reply_to_external_id=(message_ids(parse.header(msg, "In-Reply-To", problems)) or [""])[0],
+        thread_external_ids=message_ids(parse.header(msg, "References", problems)),
         ticket_number=int(token.group(1)) if token else None,
         automatic=is_automatic(msg),
-        meta={"message_id": external_id, "to": str(msg.get("To", ""))[:500]},
+        meta={
+            "message_id": external_id,
+            "to": parse.header(msg, "To", problems)[:500],
+            **({"parse_problems": sorted(set(problems))[:20]} if problems else {}),
+        },
     )
 
 
