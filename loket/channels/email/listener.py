@@ -9,20 +9,23 @@ mail and tries again, so nothing is lost. Parsing is the task worker's job, as f
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP
-from asgiref.sync import sync_to_async
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 
 from loket.channels.models import Channel, ChannelKind
 from loket.channels.services import store_delivery
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_SIZE_LIMIT = 25 * 1024 * 1024  # bytes; the SIZE extension announces it
 
@@ -38,19 +41,6 @@ def channels_for(address: str) -> list[Channel]:
             kind=ChannelKind.EMAIL, enabled=True, address__iexact=address.strip()
         )
     )
-
-
-def _database(work: Callable[..., Any]) -> Callable[..., Any]:
-    """``work`` run off the event loop, on fresh database connections when they expired."""
-
-    def run(*args: Any) -> Any:
-        close_old_connections()
-        try:
-            return work(*args)
-        finally:
-            close_old_connections()
-
-    return sync_to_async(run)
 
 
 def _store(raw: bytes, mail_from: str, recipients: list[str]) -> int:
@@ -76,12 +66,26 @@ class Inbox:
 
     def __init__(self, *, lmtp: bool = False) -> None:
         self.lmtp = lmtp
+        # Database work runs off the event loop, on one thread that owns its connection.
+        self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loket-listener")
+
+    async def _run(self, work: Callable[..., T], *args: Any) -> T:
+        def run() -> T:
+            close_old_connections()  # a connection past its age or broken is replaced
+            return work(*args)
+
+        return await asyncio.get_running_loop().run_in_executor(self._database, run)
+
+    def close(self) -> None:
+        """Close the database connection the listener's thread holds, then the thread."""
+        self._database.submit(connections.close_all).result()
+        self._database.shutdown()
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         try:
-            known = await _database(channels_for)(address)
+            known = await self._run(channels_for, address)
         except Exception:
             log.exception("looking up the recipient %s failed", address)
             return TRY_LATER
@@ -99,7 +103,7 @@ class Inbox:
         replies = []
         for recipients in groups:
             try:
-                stored = await _database(_store)(raw, mail_from, recipients)
+                stored = await self._run(_store, raw, mail_from, recipients)
             except Exception:
                 log.exception("storing mail from %s for %s failed", mail_from, recipients)
                 replies.append(TRY_LATER)
@@ -128,6 +132,10 @@ class Listener(Controller):
             server_hostname=server_hostname,
         )
         self.lmtp = lmtp
+
+    def stop(self, *args: Any, **kwargs: Any) -> None:
+        super().stop(*args, **kwargs)
+        self.handler.close()
 
     def factory(self) -> SMTP:
         server_class = LMTP if self.lmtp else SMTP
