@@ -68,6 +68,17 @@ def test_accepted_mail_is_stored_raw_and_becomes_a_ticket(shop: Shop) -> None:
     assert ticket.messages.get().text == "Kain batik parang masih ada kak?"
 
 
+def test_one_delivery_per_channel_addressed(shop: Shop) -> None:
+    sales = Channel.objects.create(
+        kind="email", name="Email Penjualan", address="jual@batiksari.id"
+    )
+    recipients = ["cs@batiksari.id", "CS@batiksari.id", "jual@batiksari.id"]
+    with listening() as port, smtplib.SMTP("127.0.0.1", port) as client:
+        assert client.sendmail("rudi@contoh.co.id", recipients, MAIL) == {}
+    stored = sorted((d.channel_id, d.headers["rcpt"]) for d in Delivery.objects.all())
+    assert stored == [(shop.email.pk, "cs@batiksari.id"), (sales.pk, "jual@batiksari.id")]
+
+
 def test_an_unknown_recipient_is_refused_at_rcpt(shop: Shop) -> None:
     with listening() as port, smtplib.SMTP("127.0.0.1", port) as client:
         with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
