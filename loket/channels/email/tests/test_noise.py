@@ -197,3 +197,14 @@ def test_sisimai_mails_that_are_not_bounces() -> None:
     # sisimai keeps this one as "not a bounce" for a parser bug it once had, yet it is an
     # Auto-Submitted notice from postmaster saying a mailbox was full: automated for us.
     assert auto_reply((base / "rb-issue-368-bug.eml").read_bytes())
+
+
+def test_chatwoot_auto_reply_verdicts() -> None:
+    base = folder("chatwoot")
+    expected = json.loads((base / "expected.json").read_text())["expectations"]
+    verdicts = {
+        name: facts["auto_reply"] for name, facts in expected.items() if "auto_reply" in facts
+    }
+    assert len(verdicts) >= 4
+    for name, automated in verdicts.items():
+        assert bool(auto_reply((base / "fixtures" / name).read_bytes())) == automated, name
