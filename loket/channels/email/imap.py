@@ -145,15 +145,20 @@ def _fetch(channel: Channel, imap: imaplib.IMAP4, result: FetchResult, limit: in
             % {"folder": folder, "error": _text(data)}
         )
     uidvalidity = int(_text(imap.untagged_responses.get("UIDVALIDITY", [b"0"])) or 0)
+    uidnext = int(_text(imap.untagged_responses.get("UIDNEXT", [b"0"])) or 0)
     state = channel.config.get(STATE_KEY) or {}
     known = state.get("folder") == folder and state.get("uidvalidity") == uidvalidity
-    first = "uidvalidity" not in state
     last_uid = int(state.get("last_uid") or 0) if known else 0
     if not known:
+        # The first fetch takes the unread mail; a changed UIDVALIDITY (or folder) rereads
+        # everything. Either mode lasts until a fetch gets through the whole folder.
+        first = "uidvalidity" not in state
         result.uidvalidity_changed = not first
-        _save_state(channel, folder=folder, uidvalidity=uidvalidity, last_uid=0)
+        mode = "unseen" if first else "rescan"
+        _save_state(channel, folder=folder, uidvalidity=uidvalidity, last_uid=0, mode=mode)
+    mode = str(state.get("mode") or "") if known else mode
 
-    criteria = "UNSEEN" if first else f"UID {last_uid + 1}:*"
+    criteria = "UNSEEN" if mode == "unseen" else f"UID {last_uid + 1}:*"
     typ, data = imap.uid("SEARCH", criteria)
     if typ != "OK":
         raise ImapError(_("The IMAP search failed: %(error)s") % {"error": _text(data)})
@@ -165,7 +170,7 @@ def _fetch(channel: Channel, imap: imaplib.IMAP4, result: FetchResult, limit: in
     for uid in uids:
         raw = _body(imap, uid)
         message_id = _message_id(raw)
-        if result.uidvalidity_changed and message_id and _already_have(channel, message_id):
+        if mode == "rescan" and message_id and _already_have(channel, message_id):
             result.skipped += 1
         else:
             headers = {"source": "imap", "uid": str(uid), "uidvalidity": str(uidvalidity)}
@@ -173,8 +178,14 @@ def _fetch(channel: Channel, imap: imaplib.IMAP4, result: FetchResult, limit: in
                 headers["message_id"] = message_id
             result.stored.append(services.store_delivery(channel, raw, headers).pk)
         # Stored (committed) first; only then does the server hear that we have it.
+        last_uid = uid
         _save_state(channel, folder=folder, uidvalidity=uidvalidity, last_uid=uid)
         _done_with(channel, imap, uid, capabilities)
+    if mode and not result.more:
+        # Unread mail all taken: the read mail below UIDNEXT stays where it is.
+        if mode == "unseen":
+            last_uid = max(last_uid, uidnext - 1)
+        _save_state(channel, folder=folder, uidvalidity=uidvalidity, last_uid=last_uid, mode="")
 
 
 def _body(imap: imaplib.IMAP4, uid: int) -> bytes:

@@ -236,3 +236,31 @@ def test_idle_without_a_server_just_waits(shop: Shop) -> None:
     started = time.monotonic()
     assert imap.idle(channel, 0.3) is False
     assert time.monotonic() - started >= 0.3
+
+
+def test_old_read_mail_stays_out_even_when_the_first_fetch_finds_nothing_unread(
+    shop: Shop, dovecot: Dovecot
+) -> None:
+    channel = connect(shop.email, dovecot)
+    dovecot.append(mail("lama-1@contoh.co.id"), flags=r"(\Seen)")
+    dovecot.append(mail("lama-2@contoh.co.id"), flags=r"(\Seen)")
+    assert imap.fetch_once(channel).stored == []
+    assert imap.fetch_once(channel).stored == []
+    dovecot.append(mail("baru@contoh.co.id"), flags=r"(\Seen)")
+    assert len(imap.fetch_once(channel).stored) == 1
+
+
+def test_a_capped_reread_keeps_skipping_known_mail_in_the_next_fetch(
+    shop: Shop, dovecot: Dovecot
+) -> None:
+    channel = connect(shop.email, dovecot)
+    raws = [mail(f"r{n}@contoh.co.id") for n in range(3)]
+    for raw in raws:
+        dovecot.append(raw)
+    assert len(imap.fetch_once(channel).stored) == 3
+    dovecot.recreate(mails=raws)
+    first = imap.fetch_once(channel, limit=2)
+    assert (first.skipped, first.stored, first.more) == (2, [], True)
+    second = imap.fetch_once(channel, limit=2)
+    assert (second.skipped, second.stored, second.more) == (1, [], False)
+    assert Delivery.objects.filter(channel=channel).count() == 3
