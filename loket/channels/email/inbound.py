@@ -10,8 +10,6 @@ import re
 from datetime import datetime
 from email.message import EmailMessage, Message
 
-import nh3
-
 from loket.channels.email import parse
 from loket.channels.items import InboundMessage, Sender
 
@@ -30,28 +28,8 @@ def message_ids(value: str | None) -> list[str]:
     return _MSGID.findall(str(value))
 
 
-def _text(part: Message) -> str:
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
-    charset = part.get_content_charset() or "utf-8"
-    for candidate in (charset, "utf-8", "cp1252"):
-        try:
-            return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return payload.decode("utf-8", errors="replace")
-
-
-def sanitize_html(html: str) -> str:
-    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
-
-
-def _html_to_text(html: str) -> str:
-    text = re.sub(r"(?is)<(script|style)\b.*?</\1>", "", html)
-    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", text)
-    text = re.sub(r"<[^>]+>", "", text)
-    return re.sub(r"\n{3,}", "\n\n", nh3.clean_text(text)).strip()
+# The sanitiser of the robust parser; kept here for callers of the old name.
+sanitize_html = parse.sanitize_html
 
 
 def is_automatic(msg: Message) -> bool:

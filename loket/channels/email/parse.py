@@ -264,7 +264,7 @@ def _leaf(msg: Message, ctype: str, out: ParsedMail) -> None:
     if ctype == "text/html" and is_body and not out.html:
         out.html = decode_bytes(data, msg.get_content_charset(), out.problems)
         return
-    if maintype == "multipart" or (maintype == "text" and ctype != "text/html" and is_body):
+    if maintype == "multipart":
         # A multipart with a broken boundary arrives as a leaf: its body is text.
         text = decode_bytes(data, msg.get_content_charset(), out.problems)
         out.text = f"{out.text}\n\n{text}" if out.text else text

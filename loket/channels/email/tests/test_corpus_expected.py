@@ -101,7 +101,8 @@ def _stalwart_names(part: dict[str, Any]) -> str:
             )
             for attr in value.get("attributes") or []:
                 if attr["name"] in ("filename", "name"):
-                    return str(attr["value"])
+                    # Loket keeps a file name, never a path (``/u/nsb/x.ps`` is ``x.ps``).
+                    return str(attr["value"]).replace("\\", "/").rsplit("/", 1)[-1]
     return ""
 
 

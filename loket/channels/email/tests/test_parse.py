@@ -121,3 +121,15 @@ def test_a_multipart_with_a_broken_boundary_keeps_its_body_as_text() -> None:
         b"just text, no boundary at all",
     )
     assert "just text" in parse_mail(raw).text
+
+
+def test_text_types_other_than_plain_and_html_are_attachments_not_body() -> None:
+    raw = _mail(
+        'From: a@example.com\nContent-Type: multipart/mixed; boundary="b"\n',
+        b"--b\r\nContent-Type: text/plain\r\n\r\nJadwal terlampir\r\n"
+        b"--b\r\nContent-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\n"
+        b"--b\r\nContent-Type: text/enriched\r\n\r\n<bold>x</bold>\r\n--b--\r\n",
+    )
+    parsed = parse.parse(raw)
+    assert parsed.text == "Jadwal terlampir"
+    assert [a.name for a in parsed.attachments] == ["calendar.ics", "attachment"]
