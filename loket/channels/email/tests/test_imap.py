@@ -264,3 +264,23 @@ def test_a_capped_reread_keeps_skipping_known_mail_in_the_next_fetch(
     second = imap.fetch_once(channel, limit=2)
     assert (second.skipped, second.stored, second.more) == (1, [], False)
     assert Delivery.objects.filter(channel=channel).count() == 3
+
+
+def test_starttls_and_tls_never_fall_back_to_plain_text(shop: Shop, dovecot: Dovecot) -> None:
+    # This Dovecot offers no TLS at all: the password must not be sent in the clear.
+    channel = connect(shop.email, dovecot, imap_security="starttls")
+    uid = dovecot.append(mail("rahasia@contoh.co.id"))
+    logins_before = login_attempts(dovecot)
+    assert logins_before >= 1  # the append above logged in: the count sees logins
+    result = imap.fetch_once(channel)
+    assert "did not accept STARTTLS" in result.error
+    channel = connect(channel, dovecot, imap_security="tls")
+    assert imap.fetch_once(channel).error
+    assert login_attempts(dovecot) == logins_before  # none reached the server
+    assert "\\Seen" not in dovecot.flags(uid)
+    assert Delivery.objects.filter(channel=channel).count() == 0
+
+
+def login_attempts(dovecot: Dovecot) -> int:
+    log = (dovecot.base / "dovecot.log").read_text(errors="replace")
+    return sum("Login: user=<" in line or "auth failed" in line for line in log.splitlines())
