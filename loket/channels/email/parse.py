@@ -230,14 +230,42 @@ def _walk(msg: Message, out: ParsedMail, depth: int = 0) -> None:
         data = _rfc822_bytes(msg, out.problems)
         out.attachments.append(InboundAttachment(name=name[:255], content_type=ctype, data=data))
         return
+    if ctype.startswith("multipart/") and not msg.is_multipart() and _resplit(msg, out, depth):
+        return
     if msg.is_multipart():
         payload = msg.get_payload()
         parts = payload if isinstance(payload, list) else []
         for sub in parts:
             if isinstance(sub, Message):
                 _walk(sub, out, depth + 1)
+        if msg.epilogue and "--" in msg.epilogue:
+            _resplit(msg, out, depth, msg.epilogue)
         return
     _leaf(msg, ctype, out)
+
+
+def _resplit(msg: Message, out: ParsedMail, depth: int, payload: object = None) -> bool:
+    """A multipart the stdlib left as a leaf (a part nested with its parent's boundary, a
+    missing start line), or parts after a premature end line (in the epilogue): cut the text at
+    the boundary lines ourselves and read each piece."""
+    boundary = msg.get_param("boundary")
+    payload = msg.get_payload() if payload is None else payload
+    if not isinstance(boundary, str) or not isinstance(payload, str):
+        return False
+    delimiter = re.compile(rf"^--{re.escape(boundary)}(?:--)?[ \t]*\r?$", re.MULTILINE)
+    pieces = [piece.strip("\r\n") for piece in delimiter.split(payload)]
+    pieces = [piece for piece in pieces[1:] if piece.strip()]
+    if not pieces:
+        return False
+    out.problems.append("boundary re-split")
+    for piece in pieces:
+        part = email.message_from_string(piece, policy=email.policy.default)
+        nested = part.get_content_maintype() == "multipart" and not part.is_multipart()
+        if nested and not str(part.get_payload()).strip():
+            # The header block of a nested part that shares the boundary: its body follows.
+            continue
+        _walk(part, out, depth + 1)
+    return True
 
 
 def _leaf(msg: Message, ctype: str, out: ParsedMail) -> None:

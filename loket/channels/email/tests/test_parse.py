@@ -133,3 +133,20 @@ def test_text_types_other_than_plain_and_html_are_attachments_not_body() -> None
     parsed = parse.parse(raw)
     assert parsed.text == "Jadwal terlampir"
     assert [a.name for a in parsed.attachments] == ["calendar.ics", "attachment"]
+
+
+def test_parts_after_a_nested_part_that_reuses_the_boundary_are_not_lost() -> None:
+    # The nested alternative shares the outer boundary, so its end line ends the outer part
+    # too; the PDF after it lands in the epilogue, where the stdlib leaves it.
+    raw = _mail(
+        'From: a@example.com\nContent-Type: multipart/mixed; boundary="b"\n',
+        b'--b\r\nContent-Type: multipart/alternative; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nFaktur terlampir\r\n"
+        b"--b\r\nContent-Type: text/html\r\n\r\n<p>Faktur terlampir</p>\r\n--b--\r\n\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="faktur.pdf"\r\n\r\n%PDF\r\n--b--\r\n',
+    )
+    parsed = parse.parse(raw)
+    assert parsed.text == "Faktur terlampir"
+    assert [a.name for a in parsed.attachments] == ["faktur.pdf"]
+    assert "boundary re-split" in parsed.problems
