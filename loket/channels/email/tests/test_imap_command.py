@@ -76,3 +76,27 @@ def test_watch_fetches_as_soon_as_mail_arrives_and_stops_on_sigterm(
     assert "1 new mail(s)" in out
     assert Delivery.objects.filter(channel=shop.email).count() == 1
     assert signal.getsignal(signal.SIGTERM) == before  # the previous handler is back
+
+
+def test_watch_backs_off_while_the_server_keeps_failing(shop: Shop) -> None:
+    from loket.channels.management.commands.email_fetch import backoff
+    from loket.core.tests.processes import free_port
+
+    assert [backoff(1, n) for n in range(4)] == [1, 2, 4, 8]
+    assert backoff(60, 10) == 600
+    assert backoff(900, 3) == 900  # never shorter than the interval itself
+
+    shop.email.config = {
+        "imap_host": "127.0.0.1",
+        "imap_port": free_port(),
+        "imap_security": "none",
+    }
+    shop.email.save()
+    stop = threading.Timer(1.6, os.kill, [os.getpid(), signal.SIGTERM])
+    stop.start()
+    try:
+        _out, err = email_fetch("--channel", shop.email.address, "--watch", "--interval", "0.1")
+    finally:
+        stop.cancel()
+    # Without a pause that doubles there would be some 15 attempts: 0.1 + 0.2 + 0.4 + 0.8 s.
+    assert 2 <= err.count("Connection refused") <= 5

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from argparse import ArgumentParser
 from typing import Any
 
@@ -22,6 +23,15 @@ from loket.channels.management.commands.email import find_channel
 from loket.channels.models import Channel, ChannelKind
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+BACKOFF_LIMIT = 600.0  # seconds: failing rounds are retried at least every 10 minutes
+
+
+def backoff(interval: float, failures: int) -> float:
+    """The pause after ``failures`` failed rounds in a row: doubling from the interval, up to
+    10 minutes (many failed logins in a row can lock the account at the provider, §11.8)."""
+    if not failures:
+        return interval
+    return float(min(interval * 2.0 ** min(failures, 20), max(interval, BACKOFF_LIMIT)))
 
 
 class _Stopped(Exception):
@@ -63,20 +73,25 @@ class Command(BaseCommand):
 
         previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
         try:
+            failures = 0
             while not stop.is_set():
                 channels = self._channels(options["channel"])
-                self._round(options["channel"])
+                failures = failures + 1 if self._round(options["channel"]) else 0
                 if stop.is_set():
                     break
+                wait = backoff(options["interval"], failures)
                 if len(channels) != 1:
-                    stop.wait(options["interval"])
+                    stop.wait(wait)
                     continue
                 # One mailbox: IMAP IDLE wakes us as soon as mail arrives; the interval still
                 # bounds each wait, so a missed notification only delays mail (§11.10 of
                 # the email lessons).
                 idling.set()
                 try:
-                    imap.idle(channels[0], options["interval"])
+                    if failures:
+                        time.sleep(wait)  # the server is failing: no IDLE either
+                    else:
+                        imap.idle(channels[0], wait)
                 except _Stopped:
                     break
                 finally:
