@@ -411,22 +411,54 @@ def _raw_header(msg: Message, name: str) -> str:
     return ""
 
 
+def _first_mailbox(raw: str) -> str:
+    """The text of the first mailbox in an address list: up to the first comma outside quotes,
+    angle brackets and comments."""
+    quoted, angle, comment, escaped = False, False, 0, False
+    for index, char in enumerate(raw):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"' and not comment:
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == "(":
+            comment += 1
+        elif char == ")" and comment:
+            comment -= 1
+        elif char == "<" and not comment:
+            angle = True
+        elif char == ">" and not comment:
+            angle = False
+        elif char == "," and not angle and not comment and raw[:index].strip():
+            return raw[:index]
+    return raw
+
+
+def _display_name(value: str, problems: list[str]) -> str:
+    value = decode_header_value(value, problems) if value else ""
+    value = re.sub(r'(?<!\\)"', "", value).replace('\\"', '"')
+    return re.sub(r"\s+", " ", value).strip()
+
+
 def address(msg: Message, name: str, problems: list[str]) -> tuple[str, str]:
     """(display name, address) of an address header; the address is never taken from a decoded
     encoded word when the raw header already shows one (``alice@x <bob@y>`` is bob)."""
-    raw = _raw_header(msg, name)
+    raw = _first_mailbox(_raw_header(msg, name)).strip()
     if not raw:
         return "", ""
     display, addr = "", ""
     match = _ANGLE_ADDRESS.match(raw)
     if match:
-        display, addr = match["name"].strip().strip('"').strip(), match["address"]
+        display, addr = match["name"], match["address"]
     else:
         display, addr = email.utils.parseaddr(raw)
     if "@" not in addr or "=?" in addr:
         # The whole address is an encoded word: read it decoded.
         display, addr = email.utils.parseaddr(decode_header_value(raw, problems))
-    display = decode_header_value(display, problems) if display else ""
+    display = _display_name(display, problems)
     if display.lower() == addr.lower():
         display = ""
     return display, addr.strip()

@@ -153,11 +153,30 @@ def _spamscope(base: Path) -> list[tuple[str, list[str]]]:
     return results
 
 
+def _stalwart_addresses(base: Path) -> list[tuple[str, list[str]]]:
+    """The first mailbox of each address-header case, read as a From header by ``parse.address``
+    (groups and empty lists are left out: a sender is one mailbox)."""
+    results = []
+    for number, case in enumerate(json.loads((base / "address.json").read_text())):
+        expected = case["expected"]
+        mailboxes = expected.get("List") if isinstance(expected, dict) else None
+        if not mailboxes or "@" not in (mailboxes[0].get("address") or ""):
+            continue
+        header = case["header"].rstrip("\n")
+        msg = parse.message_from_bytes(f"From:{header}\n\nx\n".encode(), [])
+        name, address = parse.address(msg, "From", [])
+        want = (mailboxes[0]["name"] or "", mailboxes[0]["address"])
+        wrong = [] if (_norm(name), address) == (_norm(want[0]), want[1]) else ["address"]
+        results.append((f"address.json#{number}", wrong))
+    return results
+
+
 CHECKS: dict[str, Callable[[Path], list[tuple[str, list[str]]]]] = {
     "chatwoot": _chatwoot,
     "django-helpdesk": _django_helpdesk,
     "spamscope-mail-parser": _spamscope,
     "stalwart-mail-parser": _stalwart,
+    "stalwart-mail-parser/header-fields": _stalwart_addresses,
 }
 
 

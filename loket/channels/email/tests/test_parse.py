@@ -150,3 +150,12 @@ def test_parts_after_a_nested_part_that_reuses_the_boundary_are_not_lost() -> No
     assert parsed.text == "Faktur terlampir"
     assert [a.name for a in parsed.attachments] == ["faktur.pdf"]
     assert "boundary re-split" in parsed.problems
+
+
+def test_the_sender_is_the_first_mailbox_of_a_list_with_quoted_commas() -> None:
+    raw = _mail(
+        'From: "Toko; \\"Batik\\", Sari" <cs@batiksari.id>, Budi <budi@example.co.id>\n',
+        b"hi",
+    )
+    message = parse_mail(raw)
+    assert (message.sender.name, message.sender.value) == ('Toko; "Batik", Sari', "cs@batiksari.id")
