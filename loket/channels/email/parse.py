@@ -98,7 +98,9 @@ def decode_bytes(data: bytes, label: str | None, problems: list[str]) -> str:
             return data.decode(candidate)
         except (UnicodeDecodeError, LookupError):
             continue
-    problems.append(f"undecodable:{label or 'none'}")
+    # Latin-1 maps every byte (the bytes cp1252 leaves undefined too): nothing is lost, but the
+    # text may be wrong, so it is marked.
+    problems.append(f"charset fallback latin-1:{label or 'none'}")
     return data.decode("latin-1", errors="replace")
 
 

@@ -159,3 +159,13 @@ def test_the_sender_is_the_first_mailbox_of_a_list_with_quoted_commas() -> None:
     )
     message = parse_mail(raw)
     assert (message.sender.name, message.sender.value) == ('Toko; "Batik", Sari', "cs@batiksari.id")
+
+
+def test_bytes_cp1252_leaves_undefined_fall_back_to_latin1_and_are_marked() -> None:
+    raw = _mail(
+        "From: a@example.com\nContent-Type: text/plain; charset=iso-8859-1\n",
+        b"caf\xe9 \x81",
+    )
+    parsed = parse.parse(raw)
+    assert parsed.text == "caf\xe9 \x81"
+    assert parsed.problems == ["charset fallback latin-1:iso-8859-1"]
