@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from django.utils import translation
 
 from loket.channels import secrets, services
 from loket.channels.email import imap
@@ -14,6 +15,13 @@ from loket.channels.models import Channel, Delivery
 from loket.conftest import Shop
 from loket.core.tests.dovecot import Dovecot, running_dovecot
 from loket.tickets.models import Message, Ticket
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The assertions read the errors' English wording (the catalog translates them)."""
+    with translation.override("en"):
+        yield
 
 
 def mail(message_id: str, text: str = "Kain batik parang masih ada kak?") -> bytes:
