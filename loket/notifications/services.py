@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import reduce
 from operator import or_
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -55,29 +56,45 @@ def notify_mentions(message: Message) -> list[Notification]:
         for agent in mentioned_agents(message.text):
             if agent.pk == message.author_id or not can_view(agent, ticket):
                 continue
-            notification, is_new = Notification.objects.get_or_create(
-                user=agent,
-                message=message,
-                kind=Kind.MENTION,
-                defaults={"ticket": ticket, "created_at": clock.now()},
-            )
-            if not is_new:
-                continue
-            audit.append(
-                "notification.created",
+            notification = notify(
+                agent,
+                message,
+                Kind.MENTION,
                 actor=audit.actor_for(message.author),
-                subject_type="notification",
-                subject_id=notification.pk,
-                ticket_id=ticket.pk,
-                data={
-                    "user": agent.pk,
-                    "kind": Kind.MENTION.value,
-                    "message": message.pk,
-                    "number": ticket.number,
-                },
+                data={"number": ticket.number},
             )
-            created.append(notification)
+            if notification is not None:
+                created.append(notification)
     return created
+
+
+def notify(
+    user: User,
+    message: Message,
+    kind: Kind,
+    *,
+    actor: audit.Actor = audit.SYSTEM,
+    data: dict[str, Any] | None = None,
+) -> Notification | None:
+    """Tell ``user`` about ``message`` once (None when they were already told), with its
+    event. Runs in the caller's transaction."""
+    notification, is_new = Notification.objects.get_or_create(
+        user=user,
+        message=message,
+        kind=kind,
+        defaults={"ticket_id": message.ticket_id, "created_at": clock.now()},
+    )
+    if not is_new:
+        return None
+    audit.append(
+        "notification.created",
+        actor=actor,
+        subject_type="notification",
+        subject_id=notification.pk,
+        ticket_id=message.ticket_id,
+        data={"user": user.pk, "kind": kind.value, "message": message.pk, **(data or {})},
+    )
+    return notification
 
 
 def mark_read(user: User, notification_ids: list[int] | None = None) -> int:

@@ -28,6 +28,7 @@ from loket.channels.items import DeliveryError
 from loket.channels.models import Channel
 from loket.channels.whatsapp.graph import NETWORK, GraphError
 from loket.core import clock
+from loket.notifications import services as notifications
 from loket.notifications.models import Kind, Notification
 from loket.tickets.models import Message
 
@@ -435,22 +436,4 @@ def _notify_admins(channel: Channel, message: Message) -> None:
             ).values_list("user_id", flat=True)
         )
         for admin in User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk__in=told):
-            notification = Notification.objects.create(
-                user=admin,
-                ticket_id=message.ticket_id,
-                message=message,
-                kind=Kind.CHANNEL,
-                created_at=clock.now(),
-            )
-            audit.append(
-                "notification.created",
-                subject_type="notification",
-                subject_id=notification.pk,
-                ticket_id=message.ticket_id,
-                data={
-                    "user": admin.pk,
-                    "kind": Kind.CHANNEL.value,
-                    "message": message.pk,
-                    "channel": channel.pk,
-                },
-            )
+            notifications.notify(admin, message, Kind.CHANNEL, data={"channel": channel.pk})
