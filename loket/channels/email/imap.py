@@ -13,9 +13,9 @@ idempotent on (channel, Message-ID).
   folder is read again; a mail whose Message-ID this channel already has is not stored again.
 - Settings come from the channel's config (the email form's fields): ``imap_host``,
   ``imap_port``, ``imap_security`` (``tls``/``ssl``, ``starttls``, ``none``), ``imap_user``,
-  ``imap_password`` (a secret), and optionally ``imap_oauth_token`` (a secret: XOAUTH2 instead
-  of the password), ``imap_folder`` (INBOX), ``imap_after`` and ``imap_move_to``. The state
-  is kept under ``imap_state``.
+  ``imap_password`` (a secret) or ``imap_auth`` = ``oauth2`` (XOAUTH2 with a token from
+  ``loket.channels.email.oauth``), ``imap_folder`` (INBOX), ``imap_after`` and
+  ``imap_move_to``. The state is kept under ``imap_state``.
 - A failure is recorded on the channel (``last_error``) and the next fetch tries again.
 """
 
@@ -36,7 +36,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from loket.channels import secrets, services
-from loket.channels.email import inbound
+from loket.channels.email import inbound, oauth
 from loket.channels.models import Channel, Delivery
 from loket.core import clock
 
@@ -122,11 +122,18 @@ def connect(channel: Channel) -> imaplib.IMAP4:
 
 def _login(channel: Channel, imap: imaplib.IMAP4) -> None:
     user = str(channel.config.get("imap_user") or channel.address or "")
-    token = secrets.get(channel, "imap_oauth_token")
     try:
-        if token:
-            sasl = f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
-            imap.authenticate("XOAUTH2", lambda _challenge: sasl)
+        if oauth.uses_oauth(channel, "imap"):
+            try:
+                token = oauth.bearer(channel, "imap")
+            except oauth.OAuthError as exc:
+                raise ImapError(str(exc)) from None
+            sasl = oauth.xoauth2(user, token).encode()
+            try:
+                imap.authenticate("XOAUTH2", lambda _challenge: sasl)
+            except imaplib.IMAP4.error:
+                oauth.forget(channel)  # the next login gets a fresh token
+                raise
         else:
             imap.login(user, secrets.get(channel, "imap_password"))
     except imaplib.IMAP4.error as exc:

@@ -187,15 +187,15 @@ def test_an_unreachable_server_and_a_missing_folder_are_channel_errors(
     assert channel.last_error == "IMAP: " + result.error
 
 
-def test_xoauth2_is_offered_to_the_server_instead_of_the_password(
+def test_an_oauth2_mailbox_without_a_refresh_token_asks_for_authorisation(
     shop: Shop, dovecot: Dovecot
 ) -> None:
-    # This Dovecot has no OAuth2 set up, so it refuses the mechanism: what matters is that a
-    # channel with a token does not send the password.
-    channel = connect(shop.email, dovecot, imap_oauth_token="ya29.token")
-    assert channel.config["imap_oauth_token"] != "ya29.token"  # encrypted at rest
+    # The password would work here: an OAuth2 mailbox must not fall back to it.
+    channel = connect(shop.email, dovecot, imap_auth="oauth2", oauth_provider="google")
+    dovecot.append(mail("oauth@contoh.co.id"))
     result = imap.fetch_once(channel)
-    assert "refused the login" in result.error
+    assert "authorise the mailbox" in result.error
+    assert result.stored == []
 
 
 def test_folder_names_are_modified_utf7() -> None:
