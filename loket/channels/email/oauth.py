@@ -5,9 +5,10 @@ channel gets from the provider's token endpoint with its long-lived refresh toke
 ``refresh_token`` grant, RFC 6749 §6). The channel's config holds (the email form's fields):
 
 - ``oauth_provider`` (``google``, ``microsoft``, ``custom``), ``oauth_client_id``,
-  ``oauth_client_secret`` (a secret), ``oauth_refresh_token`` (a secret), ``oauth_token_url``
-  (prefilled per provider; ``{tenant}`` in it is replaced by ``oauth_tenant``, default
-  ``common``) and optionally ``oauth_scope``;
+  ``oauth_client_secret`` (a secret), ``oauth_refresh_token`` (a secret), ``oauth_endpoint``
+  (the token URL, prefilled per provider; not named ``*token*``, which would make it a
+  secret; ``{tenant}`` in it is replaced by ``oauth_tenant``, default ``common``) and
+  optionally ``oauth_scope``;
 - the cache: ``oauth_access_token`` (a secret, encrypted like the others) and
   ``oauth_expires_at`` (a Unix timestamp).
 
@@ -66,7 +67,7 @@ def uses_oauth(channel: Channel, server: str) -> bool:
 
 def token_url(config: dict[str, Any]) -> str:
     """The token endpoint: the configured URL, else the provider's, with the tenant filled in."""
-    url = str(config.get("oauth_token_url") or "").strip()
+    url = str(config.get("oauth_endpoint") or "").strip()
     if not url:
         url = PROVIDERS.get(str(config.get("oauth_provider") or "").lower(), "")
     tenant = str(config.get("oauth_tenant") or "").strip() or DEFAULT_TENANT
