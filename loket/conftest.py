@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import translation
 
 from loket.accounts.models import Role, Team, User
+from loket.channels.email.inbound import forget_addresses
 from loket.channels.items import InboundMessage, Sender
 from loket.channels.models import Channel
 from loket.core import crypto, site
@@ -126,8 +127,10 @@ def _default_language() -> Iterator[None]:
 def _fresh_site_settings() -> Iterator[None]:
     """The site settings are cached per process; a test's rolled-back row must not leak."""
     site.clear_cache()
+    forget_addresses()
     yield
     site.clear_cache()
+    forget_addresses()
 
 
 @pytest.fixture

@@ -168,6 +168,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = LOKET_MAX_ATTACHMENT_BYTES + 1024 * 1024
 LOKET_REOPEN_DAYS = env_int("REOPEN_DAYS", 7, minimum=0)
 LOKET_FIRST_TICKET_NUMBER = 1001
 LOKET_DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
+# A mail whose References (not In-Reply-To) name a ticket joins it only when the subject is
+# still the ticket's; otherwise it opens a new ticket that follows the old one (email lessons
+# §6.5: a reply to an old mail to start a new topic).
+LOKET_EMAIL_REFERENCES_NEED_SUBJECT = env_bool("EMAIL_REFERENCES_NEED_SUBJECT", default=True)
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -55,6 +55,10 @@ class InboundMessage:
     ticket_number: int | None = None
     # Automatic mail (RFC 3834) or a system notice: stored, but never reopens a ticket.
     automatic: bool = False
+    # How a message without thread evidence (reply headers, a quoted number) is threaded.
+    # "chat": it joins the contact's open ticket on the channel. "mail": a new mail is a new
+    # topic; it joins the contact's open ticket only when its subject is the same.
+    threading: str = "chat"
     # Channel-specific facts, shown by the ticket page (see docs/adr/0004-whatsapp.md).
     meta: dict[str, Any] = field(default_factory=dict)
     # Further addresses of the same sender (a WhatsApp username beside the phone number):

@@ -201,9 +201,25 @@ def _user_preferences(channel: Channel, data: dict[str, Any], key: str) -> None:
     )
 
 
+# --- email ------------------------------------------------------------------------------------
+def _email_ignored(channel: Channel, data: dict[str, Any], key: str) -> None:
+    """Our own mail came back (sent from one of our addresses, or carrying our loop marker):
+    kept as a delivery, recorded, never a ticket (email lessons §6, §7.7)."""
+    log.info("channel %s: own mail not ingested (%s)", channel.pk, data.get("reason"))
+    _record(channel, "channel.email_ignored", key, data)
+
+
+def _email_bounce(channel: Channel, data: dict[str, Any], key: str) -> None:
+    """A delivery report that names no message of ours, or only a delay: recorded for the
+    channel's log; a permanent failure of our own mail arrives as a status instead."""
+    _record(channel, "channel.email_bounce", key, data)
+
+
 _HANDLERS: dict[str, Callable[[Channel, dict[str, Any], str], None]] = {
     "template_status": _template_status,
     "error": _error,
     "account": _account,
     "user_preferences": _user_preferences,
+    "email_ignored": _email_ignored,
+    "email_bounce": _email_bounce,
 }

@@ -38,7 +38,7 @@ from loket.contacts.models import Contact, Identity
 from loket.core import clock, site
 from loket.core.rowinsert import insert
 from loket.core.sequences import next_value
-from loket.tickets import search
+from loket.tickets import search, subjects
 from loket.tickets.models import (
     Attachment,
     DeliveryStatus,
@@ -147,22 +147,94 @@ def _open_ticket(
     return ticket
 
 
-def _quoted_ticket(contact: Contact, item: InboundMessage) -> Ticket | None:
-    """The ticket the message explicitly answers: by reply headers, else a quoted number."""
-    refs = [r for r in [item.reply_to_external_id, *item.thread_external_ids] if r]
-    if refs:
-        # Provider ids are the strongest evidence (email Message-IDs are global).
+def _ticket_of(channel: Channel, contact: Contact, external_ids: list[str]) -> Ticket | None:
+    """The ticket of the newest message with one of these provider ids.
+
+    On the receiving channel, any sender's reply joins (a colleague in Cc answering). On the
+    business's other channels of the same kind, only the ticket's own customer's does: a mail
+    for another mailbox never pulls a stranger into its thread (email lessons §6.2)."""
+    hit = (
+        Message.objects.filter(channel=channel, external_id__in=external_ids)
+        .select_related("ticket")
+        .order_by("-created_at")
+        .first()
+    )
+    if hit is None:
+        siblings = Channel.objects.filter(kind=channel.kind).exclude(pk=channel.pk)
         hit = (
-            Message.objects.filter(external_id__in=refs, ticket__contact=contact)
+            Message.objects.filter(
+                channel__in=siblings, external_id__in=external_ids, ticket__contact=contact
+            )
             .select_related("ticket")
             .order_by("-created_at")
             .first()
         )
+    return hit.ticket if hit is not None else None
+
+
+def _takes_part(ticket: Ticket, contact: Contact, identity: Identity) -> bool:
+    """The sender is the ticket's customer, or wrote in it, or was written to in it."""
+    if ticket.contact_id == contact.pk:
+        return True
+    return Message.objects.filter(ticket=ticket, identity=identity).exists()
+
+
+def _named_ticket(
+    channel: Channel, contact: Contact, identity: Identity, item: InboundMessage
+) -> tuple[Ticket | None, bool]:
+    """The ticket the message names, and whether it may join it (email lessons §6).
+
+    In order: In-Reply-To (or a WhatsApp quote) against the channel's stored ids, trusted;
+    References, trusted for mail only when the subject is still the ticket's (a reply to an
+    old mail that starts a new topic becomes a new ticket that follows the old one); the
+    quoted ticket number, trusted only when the sender takes part in that ticket, so a
+    stranger quoting "[#1042]" never lands in another customer's conversation.
+    """
+    untrusted: Ticket | None = None
+    if item.reply_to_external_id:
+        hit = _ticket_of(channel, contact, [item.reply_to_external_id])
         if hit is not None:
-            return hit.ticket
+            return hit, True
+    refs = [r for r in item.thread_external_ids if r and r != item.reply_to_external_id]
+    if refs:
+        hit = _ticket_of(channel, contact, refs[-50:])
+        if hit is not None:
+            if (
+                item.threading != "mail"
+                or not settings.LOKET_EMAIL_REFERENCES_NEED_SUBJECT
+                or subjects.clean(item.subject) == subjects.clean(hit.subject)
+            ):
+                return hit, True
+            untrusted = hit
     if item.ticket_number is not None:
-        return Ticket.objects.filter(number=item.ticket_number, contact=contact).first()
-    return None
+        numbered = Ticket.objects.filter(number=item.ticket_number).first()
+        if numbered is not None:
+            if _takes_part(numbered, contact, identity):
+                return numbered, True
+            untrusted = untrusted or numbered
+    return untrusted, False
+
+
+def _follow_ups(ticket: Ticket, contact: Contact) -> list[Ticket]:
+    """The contact's newest ticket opened after (linked to) ``ticket``."""
+    return list(
+        Ticket.objects.filter(
+            related=ticket, contact=contact, status__in=[*ACTIVE, Status.SOLVED]
+        ).order_by("-last_activity_at")[:1]
+    )
+
+
+def _same_subject(contact: Contact, channel: Channel, item: InboundMessage) -> list[Ticket]:
+    """The contact's newest unclosed (or solved) ticket on the channel about the same subject:
+    a customer's new mail joins it only then (never another customer's, whatever its
+    subject)."""
+    wanted = subjects.clean(item.subject)
+    if not wanted:
+        return []
+    recent = Ticket.objects.filter(
+        contact=contact, channel=channel, status__in=[*ACTIVE, Status.SOLVED]
+    ).order_by("-last_activity_at")[:20]
+    return [t for t in recent if subjects.clean(t.subject) == wanted][:1]
 
 
 def _latest(contact: Contact, channel: Channel) -> tuple[Ticket | None, Ticket | None]:
@@ -189,15 +261,23 @@ def _latest(contact: Contact, channel: Channel) -> tuple[Ticket | None, Ticket |
 
 
 def _continue_or_open(
-    channel: Channel, contact: Contact, item: InboundMessage, now: datetime
+    channel: Channel,
+    contact: Contact,
+    identity: Identity,
+    item: InboundMessage,
+    now: datetime,
+    *,
+    new_contact: bool,
 ) -> tuple[Ticket, bool]:
     """Thread an inbound message; returns the ticket and whether it was opened for it.
 
-    In order: the ticket the message answers (headers, quoted number), the contact's unclosed
-    ticket on this channel, its latest solved one. A solved ticket takes the message within
-    the site's reopen period (and reopens); a closed one never does. Automatic messages join a
-    solved ticket whatever its age and never change a status. When no ticket takes the
-    message, a new one is opened, linked to the ticket it follows.
+    In order: the ticket the message names (reply headers, quoted number: see
+    ``_named_ticket``); then, for chat, the contact's unclosed ticket on this channel and its
+    latest solved one; for mail, the contact's ticket with the same subject. A customer seen
+    for the first time joins only a ticket named by trusted evidence. A solved ticket takes the
+    message within the site's reopen period (and reopens); a closed one never does. Automatic
+    messages join a solved ticket whatever its age and never change a status. When no ticket
+    takes the message, a new one is opened, linked to the ticket it follows.
     """
     window = timedelta(days=site.reopen_days())  # from memory: no query per message
 
@@ -209,9 +289,18 @@ def _continue_or_open(
         recent = ticket.solved_at is not None and now - ticket.solved_at <= window
         return item.automatic or recent
 
-    quoted = _quoted_ticket(contact, item)
-    if quoted is not None and takes(quoted):
-        candidates: list[Ticket | None] = [quoted]
+    quoted, trusted = _named_ticket(channel, contact, identity, item)
+    candidates: list[Ticket | None]
+    if quoted is not None and trusted and takes(quoted):
+        candidates = [quoted]
+    elif new_contact:
+        candidates = []
+    elif item.threading == "mail":
+        # A mail naming a ticket that cannot take it joins the contact's follow-up of that
+        # ticket, or starts one; a mail naming none joins the contact's same-subject ticket.
+        candidates = [*_follow_ups(quoted, contact)] if quoted is not None else []
+        if not trusted:
+            candidates += _same_subject(contact, channel, item)
     else:
         active, solved = _latest(contact, channel)
         candidates = [active] if quoted else [active, solved]
@@ -309,11 +398,15 @@ def _receive(channel: Channel, item: InboundMessage) -> Received:
         # one ticket. (SQLite needs no row lock: it runs one writer at a time.)
         contact = Contact.objects.select_for_update().get(pk=contact.pk)
     now = clock.now()
-    if resolved.created:  # a customer seen for the first time has no ticket to continue
+    if resolved.created and not (
+        item.reply_to_external_id or item.thread_external_ids or item.ticket_number
+    ):  # a customer seen for the first time, naming no ticket: nothing to continue
         ticket = _open_ticket(channel=channel, contact=contact, item=item, now=now, previous=None)
         created = True
     else:
-        ticket, created = _continue_or_open(channel, contact, item, now)
+        ticket, created = _continue_or_open(
+            channel, contact, identity, item, now, new_contact=resolved.created
+        )
     reply_to = None
     if item.reply_to_external_id:
         reply_to = Message.objects.filter(

@@ -10,7 +10,7 @@ from loket.tickets.models import Message
 
 class EmailAdapter:
     def parse(self, channel: Channel, delivery: Delivery) -> list[Item]:
-        return [inbound.parse_mail(bytes(delivery.body))]
+        return inbound.items(channel, bytes(delivery.body))
 
     def send(self, channel: Channel, message: Message) -> SendResult:
         return transport.send(channel, message)

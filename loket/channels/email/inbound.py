@@ -1,4 +1,11 @@
-"""RFC 822 mail → normalised items. (The email channel issue deepens this, lesson by lesson.)"""
+"""RFC 822 mail → normalised items, with the email lessons' rules on noise and identity.
+
+``items`` decides what a mail is before it becomes a message: a bounce marks our outbound
+message failed (§8), our own mail coming back is not ingested (§6, §7.7), automated mail is
+flagged so it never reopens a ticket or gets an answer (§7), and the sender is the From
+addr-spec, with warnings when the display name or the receiving server's authentication
+results suggest a forgery (§14).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,29 @@ import email.policy
 import email.utils
 import hashlib
 import re
+import time
 from datetime import datetime
 from email.message import EmailMessage, Message
+from typing import Any
 
-from loket.channels.email import parse
-from loket.channels.items import InboundMessage, Sender
+from django.utils.translation import gettext as _
 
-TICKET_TOKEN = re.compile(r"\[#(\d{1,12})\]")
+from loket.channels.email import noise, parse
+from loket.channels.items import InboundMessage, Item, Notice, Sender, StatusUpdate
+from loket.channels.models import Channel, ChannelKind
+from loket.tickets import subjects
+from loket.tickets.models import DeliveryStatus
+
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_ADDRESS_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_DMARC_FAIL = re.compile(r"\bdmarc\s*=\s*fail\b", re.IGNORECASE)
+# X-Loop value on mail Loket sends automatically (the transport sets it).
+LOOP_MARKER = "loket"
+_OUT_OF_OFFICE_SUBJECT = re.compile(
+    r"out of (the )?office|automatic reply|auto(matic)?[- ]?reply|vacation|abwesenheit"
+    r"|balasan otomatis|sedang cuti|di luar kantor|tidak di kantor",
+    re.IGNORECASE,
+)
 
 
 class UnreadableMail(ValueError):
@@ -32,15 +54,115 @@ def message_ids(value: str | None) -> list[str]:
 sanitize_html = parse.sanitize_html
 
 
-def is_automatic(msg: Message) -> bool:
-    """RFC 3834 Auto-Submitted and the usual vendor headers of auto-replies."""
-    auto = str(msg.get("Auto-Submitted", "")).strip().lower()
-    if auto and auto != "no":
-        return True
-    if msg.get("X-Autoreply") or msg.get("X-Autorespond"):
-        return True
-    precedence = str(msg.get("Precedence", "")).strip().lower()
-    return precedence in {"auto_reply", "bulk", "junk"}
+# --- our own addresses ------------------------------------------------------------------------
+_OURS_TTL = 30.0  # seconds: a new alias is honoured within half a minute, without a query per mail
+_ours: dict[str, Any] = {"at": 0.0, "addresses": frozenset()}
+
+
+def _base(address: str) -> str:
+    """The address without a +tag ("cs+1042@toko.id" is "cs@toko.id"), lower-cased."""
+    local, _at, domain = address.strip().lower().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def our_addresses() -> frozenset[str]:
+    """Every address an email channel serves (its address and aliases), +tags removed."""
+    found: frozenset[str] = _ours["addresses"]
+    if found and time.monotonic() - _ours["at"] < _OURS_TTL:
+        return found
+    addresses: set[str] = set()
+    for address, config in Channel.objects.filter(kind=ChannelKind.EMAIL).values_list(
+        "address", "config"
+    ):
+        aliases = (config or {}).get("aliases") or []
+        if isinstance(aliases, str):
+            aliases = re.split(r"[\s,;]+", aliases)
+        addresses.update(_base(a) for a in [address, *aliases] if a and "@" in str(a))
+    found = frozenset(addresses)
+    _ours.update(at=time.monotonic(), addresses=found)
+    return found
+
+
+def forget_addresses() -> None:
+    """Drop the cached address list (a channel was added or changed)."""
+    _ours.update(at=0.0, addresses=frozenset())
+
+
+def is_ours(address: str) -> bool:
+    return "@" in address and _base(address) in our_addresses()
+
+
+# --- what a mail is ----------------------------------------------------------------------------
+def items(channel: Channel, raw: bytes) -> list[Item]:
+    """The items one raw mail stands for: a bounce's status, a notice, or a message."""
+    headers = noise.header_block(raw)
+    if noise.looks_like_bounce(headers):
+        found = noise.bounce(raw)
+        if found is not None:
+            return [_bounce_item(found)]
+    sender_addr = parse.address(headers, "From", [])[1].lower()
+    loop = str(headers.get("X-Loop", "")).strip().lower() == LOOP_MARKER
+    if loop or (sender_addr and is_ours(sender_addr)):
+        return [
+            Notice(
+                kind="email_ignored",
+                data={
+                    "reason": "loop" if loop else "own_address",
+                    "from": sender_addr[:320],
+                    "message_id": str(headers.get("Message-ID", "")).strip()[:500],
+                    "subject": str(headers.get("Subject", "")).strip()[:255],
+                },
+            )
+        ]
+    return [parse_mail(raw)]
+
+
+def _bounce_item(found: noise.Bounce) -> Item:
+    """A permanent failure of a mail we sent marks it failed; anything else is a notice."""
+    failed = [r for r in found.recipients if r.permanent]
+    original = found.original_message_id.strip().strip("<>")
+    domain = original.rpartition("@")[2].lower()
+    ours = bool(original) and any(a.endswith("@" + domain) for a in our_addresses())
+    if failed and ours:
+        first = failed[0]
+        details = "; ".join(
+            " ".join(part for part in (r.address, r.status, r.diagnostic[:300]) if part)
+            for r in failed[:5]
+        )
+        return StatusUpdate(
+            external_id=original,
+            status=DeliveryStatus.FAILED,
+            error_code=f"bounce:{first.status or 'unknown'}",
+            error_reason=_("The mail to %(to)s bounced: %(details)s")
+            % {"to": ", ".join(r.address for r in failed[:5]), "details": details},
+        )
+    return Notice(
+        kind="email_bounce",
+        data={
+            "original_message_id": original[:500],
+            "permanent": bool(failed),
+            "recipients": [
+                {"address": r.address, "action": r.action, "status": r.status}
+                for r in found.recipients[:20]
+            ],
+        },
+    )
+
+
+def _sender_warnings(msg: Message, name: str, address: str, problems: list[str]) -> dict[str, Any]:
+    """What makes the sender look forged (lessons §14): never used as identity, only shown."""
+    warnings: dict[str, Any] = {}
+    shown = [a.lower() for a in _ADDRESS_IN_TEXT.findall(name)]
+    if shown and any(a != address.lower() for a in shown):
+        warnings["display_address"] = shown[0][:320]
+    # The topmost Authentication-Results is the one our own receiving server added.
+    results = msg.get_all("Authentication-Results") or []
+    if results and _DMARC_FAIL.search(str(results[0])):
+        warnings["dmarc"] = "fail"
+    reply_to = parse.address(msg, "Reply-To", problems)[1]
+    if reply_to and "@" in reply_to and reply_to.lower() != address.lower():
+        warnings["reply_to"] = reply_to[:320]
+    return warnings
 
 
 def parse_mail(raw: bytes) -> InboundMessage:
@@ -66,7 +188,13 @@ def parse_mail(raw: bytes) -> InboundMessage:
         sent_at = None
     if sent_at is not None and sent_at.tzinfo is None:
         sent_at = None
-    token = TICKET_TOKEN.search(subject)
+    warnings = _sender_warnings(msg, name, address, problems)
+    automated = noise.auto_reply(msg)
+    out_of_office = bool(automated) and (
+        noise.out_of_office(msg) or bool(_OUT_OF_OFFICE_SUBJECT.search(subject))
+    )
+    in_reply_to = message_ids(parse.header(msg, "In-Reply-To", problems))
+    references = message_ids(parse.header(msg, "References", problems))
     return InboundMessage(
         external_id=external_id,
         sender=Sender(kind="email", value=address, name=name),
@@ -75,13 +203,20 @@ def parse_mail(raw: bytes) -> InboundMessage:
         subject=subject,
         sent_at=sent_at,
         attachments=attachments,
-        reply_to_external_id=(message_ids(parse.header(msg, "In-Reply-To", problems)) or [""])[0],
-        thread_external_ids=message_ids(parse.header(msg, "References", problems)),
-        ticket_number=int(token.group(1)) if token else None,
-        automatic=is_automatic(msg),
+        reply_to_external_id=(in_reply_to or [""])[0],
+        thread_external_ids=references,
+        ticket_number=subjects.ticket_number(subject),
+        automatic=bool(automated),
+        threading="mail",
         meta={
             "message_id": external_id,
             "to": parse.header(msg, "To", problems)[:500],
+            **({"cc": cc[:500]} if (cc := parse.header(msg, "Cc", problems)) else {}),
+            **({"in_reply_to": in_reply_to[:5]} if in_reply_to else {}),
+            **({"references": references[-20:]} if references else {}),
+            **({"auto_reply": automated[:255]} if automated else {}),
+            **({"out_of_office": True} if out_of_office else {}),
+            **({"sender_warnings": warnings} if warnings else {}),
             **({"parse_problems": sorted(set(problems))[:20]} if problems else {}),
         },
     )

@@ -80,6 +80,27 @@ _AUTOMATED_HEADERS: tuple[tuple[str, Callable[[str], bool]], ...] = (
 )
 
 
+def header_block(raw: bytes) -> Message:
+    """The mail's top-level headers only (cheap: the body is not parsed)."""
+    return _HEADER_PARSER.parsebytes(raw)
+
+
+def looks_like_bounce(headers: Message) -> bool:
+    """Any header sign of a delivery report; ``bounce`` then reads the whole mail."""
+    return _bounce_signal(headers) or _report_type(headers) == "delivery-status"
+
+
+def out_of_office(msg: Message) -> bool:
+    """An absence notice rather than any automated mail (lessons §7.3): stored, never reopens."""
+    auto = _value(msg, "Auto-Submitted")
+    if "vacation" in auto or "owner-email=" in auto:
+        return True
+    if _value(msg, "X-Apple-Action") == "vacation":
+        return True
+    suppress = _value(msg, "X-Auto-Response-Suppress")
+    return "all" in suppress and msg.get("X-MS-Exchange-Inbox-Rules-Loop") is not None
+
+
 def auto_reply(msg: Message | bytes) -> str:
     """Why this mail was sent by a machine, or ``""`` when a person wrote it.
 

@@ -48,8 +48,10 @@ def writes(
     automatic: bool = False,
     attachments: list[InboundAttachment] | None = None,
     html: str = "",
+    threading: str | None = None,
 ) -> Message:
-    """A customer's message arrives on ``channel``; returns the stored message."""
+    """A customer's message arrives on ``channel``; returns the stored message (threaded as
+    mail on an email channel, as chat elsewhere, unless ``threading`` says otherwise)."""
     received = services.receive(
         channel,
         InboundMessage(
@@ -63,6 +65,7 @@ def writes(
             ticket_number=ticket_number,
             automatic=automatic,
             attachments=attachments or [],
+            threading=threading or ("mail" if channel.kind == "email" else "chat"),
         ),
     )
     return received.message

@@ -123,7 +123,9 @@ def test_a_number_an_agent_typed_in_is_found_by_the_whatsapp_wa_id(shop: Shop) -
 
 def test_email_addresses_are_compared_without_case(shop: Shop) -> None:
     ticket = writes(shop.email, RUDI, subject="Tanya stok").ticket
-    message = writes(shop.email, Sender("email", "  rudi@CONTOH.co.id ", "Rudi"))
+    message = writes(
+        shop.email, Sender("email", "  rudi@CONTOH.co.id ", "Rudi"), subject="RE: Tanya stok"
+    )
 
     assert message.ticket == ticket
     assert list(Identity.objects.values_list("value", flat=True)) == ["rudi@contoh.co.id"]
