@@ -352,6 +352,7 @@ class _Player:
                 sent_at=clock.now(),
                 reply_to_external_id=earlier,
                 thread_external_ids=[earlier] if earlier else [],
+                threading="mail",
             )
         received = tickets.receive(channel, item)
         self.tickets[index] = Ticket.objects.get(pk=received.message.ticket_id)
