@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 
 from loket.channels import secrets as channel_secrets
 from loket.channels.email import ids
+from loket.channels.email.inbound import LOOP_MARKER
 from loket.channels.items import DeliveryError, SendResult
 from loket.channels.models import Channel
 from loket.core import clock, crypto, site
@@ -268,9 +269,9 @@ def sender_domain(channel: Channel) -> str:
     return channel.address.rpartition("@")[2].strip().lower()
 
 
-def mark_automatic(mail: EmailMessage, loop_marker: str) -> None:
+def mark_automatic(mail: EmailMessage, loop_marker: str = LOOP_MARKER) -> None:
     """Headers of every mail Loket sends by itself (email lessons §7.10): other robots do not
-    answer it, and our own copy coming back is recognised (X-Loop)."""
+    answer it, and our own copy coming back is recognised (X-Loop, checked by inbound.py)."""
     replied = bool(mail.get("In-Reply-To"))
     for header in ("Auto-Submitted", "Precedence", "X-Loop", "X-Auto-Response-Suppress"):
         del mail[header]
@@ -342,7 +343,7 @@ def build(channel: Channel, message: Message, *, automatic: bool | None = None) 
     if automatic is None:
         automatic = bool((message.meta or {}).get("automatic"))
     if automatic:
-        mark_automatic(mail, channel.address)
+        mark_automatic(mail)
     text = message.text or ""
     mail.set_content(text if text.endswith("\n") else text + "\n")
     if message.html:
