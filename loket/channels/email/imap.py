@@ -17,6 +17,10 @@ idempotent on (channel, Message-ID).
   ``loket.channels.email.oauth``), ``imap_folder`` (INBOX), ``imap_after`` and
   ``imap_move_to``. The state is kept under ``imap_state``.
 - A failure is recorded on the channel (``last_error``) and the next fetch tries again.
+- Every fetch, good or bad, leaves its health in ``imap_state`` (``health()`` reads it): when
+  it ran, the last one that got through, the last error and when, how many mails it stored,
+  and whether a watcher uses IDLE or polls.
+- One fetch per mailbox at a time: a database lease (``FetchLock``).
 """
 
 from __future__ import annotations
@@ -25,11 +29,16 @@ import base64
 import contextlib
 import imaplib
 import logging
+import os
 import re
 import select
+import socket
 import ssl
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -38,7 +47,7 @@ from django.utils.translation import gettext as _
 from loket.channels import secrets, services
 from loket.channels.email import inbound, oauth
 from loket.channels.models import Channel, Delivery
-from loket.core import clock
+from loket.core import clock, leases
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +66,7 @@ class FetchResult:
     skipped: int = 0  # already known by Message-ID (after a UIDVALIDITY change)
     uidvalidity_changed: bool = False
     more: bool = False  # the per-run cap was reached
+    busy: bool = False  # another fetch of this mailbox was running: nothing done
     error: str = ""
 
     @property
@@ -66,23 +76,54 @@ class FetchResult:
 
 def fetch_once(channel: Channel, *, limit: int = MAX_PER_RUN) -> FetchResult:
     """Store the folder's new mail as deliveries (see the module text); never raises for
-    server or network trouble: the result and the channel carry the error."""
+    server or network trouble: the result and the channel carry the error.
+
+    One fetch per mailbox at a time (email-lessons §10.3), whichever process or thread asks:
+    the others return at once with ``busy`` set.
+    """
     result = FetchResult()
+    lock = FetchLock(channel)
+    if not lock.acquire():
+        result.busy = True
+        return result
     imap: imaplib.IMAP4 | None = None
     try:
         imap = connect(channel)
-        _fetch(channel, imap, result, limit)
+        _fetch(channel, imap, result, limit, lock)
     except (ImapError, imaplib.IMAP4.error, OSError, ssl.SSLError, EOFError) as exc:
         result.error = _describe(exc)
         log.warning("IMAP fetch for channel %s failed: %s", channel.pk, result.error)
-        _record_error(channel, result.error)
+        _record_error(channel, result)
     else:
-        _clear_error(channel)
+        _record_success(channel, result)
     finally:
         if imap is not None:
             with contextlib.suppress(imaplib.IMAP4.error, OSError, EOFError):
                 imap.logout()
+        lock.release()
     return result
+
+
+class FetchLock:
+    """A database lease on one mailbox (``loket.core.leases``: a conditional UPDATE, so it
+    holds on SQLite and PostgreSQL alike). It expires by itself when its holder dies, and is
+    renewed after every stored mail while a long fetch runs."""
+
+    TTL = timedelta(minutes=5)
+
+    def __init__(self, channel: Channel) -> None:
+        self.name = f"imap-fetch:{channel.pk}"
+        self.holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+    def acquire(self) -> bool:
+        return leases.acquire(self.name, self.holder, self.TTL)
+
+    def renew(self) -> None:
+        if not leases.acquire(self.name, self.holder, self.TTL):
+            raise ImapError(_("Another fetch of this mailbox took over; this one stopped."))
+
+    def release(self) -> None:
+        leases.release(self.name, self.holder)
 
 
 def connect(channel: Channel) -> imaplib.IMAP4:
@@ -143,7 +184,9 @@ def _login(channel: Channel, imap: imaplib.IMAP4) -> None:
         ) from exc
 
 
-def _fetch(channel: Channel, imap: imaplib.IMAP4, result: FetchResult, limit: int) -> None:
+def _fetch(
+    channel: Channel, imap: imaplib.IMAP4, result: FetchResult, limit: int, lock: FetchLock
+) -> None:
     folder = str(channel.config.get("imap_folder") or "INBOX")
     typ, data = imap.select(encode_folder(folder))
     if typ != "OK":
@@ -188,6 +231,7 @@ def _fetch(channel: Channel, imap: imaplib.IMAP4, result: FetchResult, limit: in
         last_uid = uid
         _save_state(channel, folder=folder, uidvalidity=uidvalidity, last_uid=uid)
         _done_with(channel, imap, uid, capabilities)
+        lock.renew()
     if mode and not result.more:
         # Unread mail all taken: the read mail below UIDNEXT stays where it is.
         if mode == "unseen":
@@ -264,22 +308,92 @@ def _save_state(channel: Channel, **state: Any) -> None:
     channel.config = fresh.config
 
 
-def _record_error(channel: Channel, error: str) -> None:
-    text = _("IMAP: %(error)s") % {"error": error}
-    Channel.objects.filter(pk=channel.pk).update(last_error=text[:2000], last_error_at=clock.now())
-    channel.last_error = text[:2000]
-    _save_state(channel, error=text[:2000])
+def _record_error(channel: Channel, result: FetchResult) -> None:
+    """The failed fetch, on the channel (its error column) and in the health state."""
+    now = clock.now()
+    text = (_("IMAP: %(error)s") % {"error": result.error})[:2000]
+    Channel.objects.filter(pk=channel.pk).update(last_error=text, last_error_at=now)
+    channel.last_error = text
+    channel.last_error_at = now
+    _save_state(
+        channel,
+        error=text,
+        error_at=now.isoformat(),
+        fetched_at=now.isoformat(),
+        fetched=len(result.stored),
+    )
 
 
-def _clear_error(channel: Channel) -> None:
-    """Clear the channel's error if it is the one a fetch left (not a delivery's)."""
+def _record_success(channel: Channel, result: FetchResult) -> None:
+    """The fetch's numbers in the health state; the channel's error cleared if a fetch left it
+    (not a delivery's)."""
+    now = clock.now().isoformat()
     previous = (channel.config.get(STATE_KEY) or {}).get("error")
-    if not previous:
-        return
-    Channel.objects.filter(pk=channel.pk, last_error=previous).update(last_error="")
-    if channel.last_error == previous:
-        channel.last_error = ""
-    _save_state(channel, error="")
+    if previous:
+        Channel.objects.filter(pk=channel.pk, last_error=previous).update(last_error="")
+        if channel.last_error == previous:
+            channel.last_error = ""
+    _save_state(
+        channel,
+        error="",
+        fetched_at=now,
+        ok_at=now,
+        fetched=len(result.stored),
+        skipped=result.skipped,
+    )
+
+
+def record_watch(channel: Channel, mode: str) -> None:
+    """How new mail is noticed: "idle" (the server pushes) or "polling"; saved on change."""
+    if (channel.config.get(STATE_KEY) or {}).get("watch") != mode:
+        _save_state(channel, watch=mode)
+
+
+@dataclass(frozen=True)
+class Health:
+    """What the admin sees about a mailbox's fetching (from ``imap_state``)."""
+
+    fetched_at: datetime | None = None  # the last fetch, whatever its outcome
+    ok_at: datetime | None = None  # the last fetch that got through
+    error: str = ""
+    error_at: datetime | None = None
+    fetched: int = 0  # mails stored by the last fetch
+    folder: str = ""
+    uidvalidity: int = 0
+    last_uid: int = 0
+    watch: str = ""  # "idle", "polling" or "" (no watcher has run yet)
+
+    @property
+    def failing(self) -> bool:
+        return bool(self.error)
+
+
+def health(channel: Channel) -> Health:
+    state = channel.config.get(STATE_KEY) or {}
+
+    def moment(key: str) -> datetime | None:
+        try:
+            return datetime.fromisoformat(str(state[key])) if state.get(key) else None
+        except ValueError:
+            return None
+
+    def number(key: str) -> int:
+        try:
+            return int(state.get(key) or 0)
+        except (TypeError, ValueError):
+            return 0
+
+    return Health(
+        fetched_at=moment("fetched_at"),
+        ok_at=moment("ok_at"),
+        error=str(state.get("error") or ""),
+        error_at=moment("error_at") if state.get("error") else None,
+        fetched=number("fetched"),
+        folder=str(state.get("folder") or ""),
+        uidvalidity=number("uidvalidity"),
+        last_uid=number("last_uid"),
+        watch=str(state.get("watch") or ""),
+    )
 
 
 def _describe(exc: BaseException) -> str:
@@ -321,29 +435,35 @@ def encode_folder(name: str) -> str:
 
 
 IDLE_LIMIT = 25 * 60  # servers may end IDLE after 30 minutes (email-lessons §11.10)
+STOP_CHECK = 0.5  # seconds: how soon a waiting IDLE notices it should stop
 
 
-def idle(channel: Channel, timeout: float) -> bool:
+def idle(channel: Channel, timeout: float, stop: threading.Event | None = None) -> bool:
     """Wait up to ``timeout`` seconds for new mail in the channel's folder; True when the
     server announced some. Only a wake-up hint: the caller fetches afterwards either way.
 
     Uses IMAP IDLE when the server offers it; otherwise (or on any trouble) it just waits,
-    which makes the caller a plain poller.
+    which makes the caller a plain poller. ``stop`` ends the wait early.
     """
+    stop = stop or threading.Event()
     timeout = max(0.0, min(timeout, IDLE_LIMIT))
     deadline = time.monotonic() + timeout
     try:
         conn = connect(channel)
     except (ImapError, imaplib.IMAP4.error, OSError, ssl.SSLError, EOFError) as exc:
         log.info("IMAP IDLE for channel %s: cannot connect (%s); polling", channel.pk, exc)
-        time.sleep(max(0.0, deadline - time.monotonic()))
+        stop.wait(max(0.0, deadline - time.monotonic()))
         return False
     try:
         folder = str(channel.config.get("imap_folder") or "INBOX")
         if "IDLE" not in conn.capabilities or conn.select(encode_folder(folder))[0] != "OK":
-            time.sleep(max(0.0, deadline - time.monotonic()))
+            record_watch(channel, "polling")
+            stop.wait(max(0.0, deadline - time.monotonic()))
             return False
-        return _idle(conn, deadline)
+        record_watch(channel, "idle")
+        if _missed(channel, conn, folder):
+            return True  # came between the last fetch and now: IDLE would not announce it
+        return _idle(conn, deadline, stop)
     except (imaplib.IMAP4.error, OSError, ssl.SSLError, EOFError) as exc:
         log.info("IMAP IDLE for channel %s ended: %s", channel.pk, exc)
         return False
@@ -352,20 +472,30 @@ def idle(channel: Channel, timeout: float) -> bool:
             conn.logout()
 
 
-def _idle(conn: imaplib.IMAP4, deadline: float) -> bool:
+def _missed(channel: Channel, conn: imaplib.IMAP4, folder: str) -> bool:
+    """The folder (just selected) holds mail above the last UID stored."""
+    state = channel.config.get(STATE_KEY) or {}
+    uidvalidity = int(_text(conn.untagged_responses.get("UIDVALIDITY", [b"0"])) or 0)
+    uidnext = int(_text(conn.untagged_responses.get("UIDNEXT", [b"0"])) or 0)
+    if state.get("folder") != folder or state.get("uidvalidity") != uidvalidity:
+        return True
+    return uidnext > int(state.get("last_uid") or 0) + 1
+
+
+def _idle(conn: imaplib.IMAP4, deadline: float, stop: threading.Event) -> bool:
     """RFC 2177 by hand (``imaplib`` has no IDLE before Python 3.14)."""
     tag = f"LKIDLE{int(time.monotonic() * 1000) % 100000}".encode()
     conn.send(tag + b" IDLE\r\n")
     if not conn.readline().startswith(b"+"):
         raise imaplib.IMAP4.error("the server did not start IDLE")
     arrived = False
-    while not arrived:
+    while not arrived and not stop.is_set():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        ready, _w, _x = select.select([conn.sock], [], [], remaining)
+        ready, _w, _x = select.select([conn.sock], [], [], min(remaining, STOP_CHECK))
         if not ready:
-            break
+            continue
         line = conn.readline()
         if not line:
             raise EOFError("the IMAP server closed the connection")

@@ -55,6 +55,7 @@ def test_no_imap_server_is_a_clear_error(shop: Shop) -> None:
         email_fetch("--channel", shop.email.address)
 
 
+@pytest.mark.django_db(transaction=True)  # the watcher threads must see the rows
 def test_watch_fetches_as_soon_as_mail_arrives_and_stops_on_sigterm(
     shop: Shop, dovecot: Dovecot
 ) -> None:
@@ -78,6 +79,7 @@ def test_watch_fetches_as_soon_as_mail_arrives_and_stops_on_sigterm(
     assert signal.getsignal(signal.SIGTERM) == before  # the previous handler is back
 
 
+@pytest.mark.django_db(transaction=True)
 def test_watch_backs_off_while_the_server_keeps_failing(shop: Shop) -> None:
     from loket.channels.management.commands.email_fetch import backoff
     from loket.core.tests.processes import free_port
