@@ -3,7 +3,8 @@
 ``add`` builds its options from the kind's admin form (the same fields, checks and
 defaults), so the command line and the dashboard always agree. Secrets stay out of the
 shell history: leave the option out and it is read from its environment variable
-(``LOKET_CHANNEL_ACCESS_TOKEN``...), or give ``-`` and it is read from standard input.
+(``LOKET_CHANNEL_ACCESS_TOKEN``...), name another variable (``--imap-password-env NAME``), or
+give ``-`` and it is read from standard input.
 """
 
 from __future__ import annotations
@@ -76,9 +77,25 @@ class Command(BaseCommand):
                 continue
             extra = ""
             if name in form.secret_fields:
-                extra = f" Omit to read {env_name(name)}; '-' reads standard input."
+                extra = (
+                    f" Omit to read {env_name(name)}, or name another variable with "
+                    f"{option(name)}-env; '-' reads standard input."
+                )
+                parser.add_argument(
+                    option(name) + "-env",
+                    dest=name + "_env",
+                    metavar="VARIABLE",
+                    default=None,
+                    help=f"{label}: read it from this environment variable.",
+                )
             elif field.initial not in (None, ""):
                 extra = f" Default: {field.initial}."
+            if isinstance(field, forms.ChoiceField) and not isinstance(
+                field, forms.ModelChoiceField
+            ):
+                choices: list[tuple[Any, Any]] = list(field.widget.choices)
+                values = [str(value) for value, _label in choices]
+                extra += " One of: " + ", ".join(values) + "."
             parser.add_argument(*flags, dest=name, default=None, help=label + "." + extra)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -127,7 +144,7 @@ class Command(BaseCommand):
                 continue
             value = options.get(name)
             if name in form.secret_fields:
-                value = self._secret(name, value)
+                value = self._secret(name, value, options.get(name + "_env"))
             if value is None:
                 value = field.initial
             if isinstance(field, forms.BooleanField):
@@ -145,10 +162,18 @@ class Command(BaseCommand):
             data["team"] = str(team.pk)
         return data
 
-    def _secret(self, name: str, value: str | None) -> str | None:
+    def _secret(self, name: str, value: str | None, variable: str | None = None) -> str | None:
         if value == "-":
             line = sys.stdin.readline()
             return line.rstrip("\r\n")
+        if variable:
+            if value is not None:
+                raise CommandError(f"Give {option(name)} or {option(name)}-env, not both.")
+            if variable not in os.environ:
+                raise CommandError(
+                    f"{option(name)}-env: the environment variable {variable} is not set."
+                )
+            return os.environ[variable]
         if value is None:
             return os.environ.get(env_name(name)) or None
         return value
@@ -191,6 +216,16 @@ def health_line(channel: Channel) -> str:
         parts.append(f"webhook {at(channel.last_webhook_at)}")
         if channel.quality_rating:
             parts.append(f"quality {channel.quality_rating}")
+    if channel.kind == "email" and str(channel.config.get("imap_host") or "").strip():
+        from loket.channels.email import imap
+
+        health = imap.health(channel)
+        fetch = f"fetch {at(health.fetched_at)}"
+        if health.fetched_at:
+            fetch += f" ({health.fetched} new)" if not health.failing else " (FAILED)"
+        parts.append(fetch)
+        if health.watch:
+            parts.append("IDLE" if health.watch == "idle" else "polling")
     parts.append(f"last in {at(channel.last_inbound_at)}")
     if channel.last_error:
         parts.append(
