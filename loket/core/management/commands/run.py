@@ -1,10 +1,12 @@
 """``loket run``: everything on one machine under one supervisor.
 
-Migrates the database, loads the demo into an empty database with ``--demo``, then keeps three
-processes running: the web server (``loket web``), the task worker (``loket db_worker``) and the
-scheduler (``loket scheduler``). With ``--demo``, a fourth: the WhatsApp emulator
-(``loket whatsapp-emulator``) that the demo's WhatsApp channel talks to, with its customer
-phone page. Ctrl-C or SIGTERM stops them all.
+Migrates the database, loads the demo into an empty database with ``--demo``, then keeps these
+processes running: the web server (``loket web``), the task worker (``loket db_worker``), the
+scheduler (``loket scheduler``) and the mailbox watcher (``loket email_fetch --watch``, IMAP
+IDLE with polling for every email channel with an IMAP server; idle when there is none).
+With ``LOKET_SMTP_LISTEN=host:port``, the inbound SMTP listener (``loket email serve``) too.
+With ``--demo``, the WhatsApp emulator (``loket whatsapp-emulator``) that the demo's WhatsApp
+channel talks to, with its customer phone page. Ctrl-C or SIGTERM stops them all.
 """
 
 from __future__ import annotations
@@ -94,6 +96,37 @@ def database_label() -> str:
     return f"{connection.display_name} {db.get('NAME')} on {db.get('HOST') or 'localhost'}"
 
 
+def smtp_listen(value: str) -> tuple[str, int] | None:
+    """LOKET_SMTP_LISTEN ("host:port", ":port", "[::1]:port") as (host, port); None when unset.
+
+    Raises ``CommandError`` with the reason when the value makes no sense.
+    """
+    value = value.strip()
+    if not value:
+        return None
+    host, _sep, port = value.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError(
+            f"LOKET_SMTP_LISTEN={value!r}: give host:port for the inbound mail listener, "
+            "e.g. 127.0.0.1:2525."
+        )
+    return host, int(port)
+
+
+def email_programs(loket: list[str]) -> list[Program]:
+    """The mailbox watcher (always: it waits quietly while no email channel has an IMAP
+    server) and, with LOKET_SMTP_LISTEN set, the inbound SMTP listener."""
+    programs = [Program("email", [*loket, "email_fetch", "--watch"])]
+    listen = smtp_listen(os.environ.get("LOKET_SMTP_LISTEN", ""))
+    if listen is not None:
+        host, port = listen
+        programs.append(
+            Program("smtp", [*loket, "email", "serve", "--host", host, "--port", str(port)])
+        )
+    return programs
+
+
 class Command(BaseCommand):
     help = "Run Loket: migrate, then web server, task worker and scheduler under one supervisor."
 
@@ -164,6 +197,7 @@ class Command(BaseCommand):
                 "separately (no embedded worker started)."
             )
         programs.append(Program("scheduler", [*loket, "scheduler"]))
+        programs += email_programs(loket)
         return programs
 
     def _demo(self) -> None:
