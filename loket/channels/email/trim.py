@@ -93,7 +93,7 @@ def _is_header(line: str) -> bool:  # noqa: PLR0911 - one return per header shap
     s = line.strip()
     if not s or len(s) > MAX_LINE:
         return False
-    tail = s[-80:]
+    tail = s[-32:]  # the closing words ("het volgende geschreven:") fit in it
     # On <date>, <name> wrote:  /  Pada <tanggal>, <nama> menulis:  (and translations)
     if _OPENER_START.match(s) and _WROTE_END.search(tail) and (_DIGIT.search(s) or "@" in s):
         return True  # a date or an address: "On the phone he said:" is no header
@@ -122,7 +122,7 @@ def _is_header(line: str) -> bool:  # noqa: PLR0911 - one return per header shap
     if _DASHED_WROTE.match(s):
         return True
     # 2015-10-18 0:17 GMT+03:00 Matt Palmer <info@discourse.org>:  /  … 2016 … <a@b>:
-    address = _ADDRESS_END.search(tail)
+    address = _ADDRESS_END.search(s[-320:]) if s.endswith((">", ">:", ":", "：")) else None
     if address and (_ISO_DATE_START.match(s) or (address.group(1) and _YEAR.search(s, 0, 200))):
         return True
     # 2016-03-03 17:21 GMT+01:00 Some One
@@ -193,7 +193,6 @@ _FORWARD_PATTERNS = [
         re.IGNORECASE,
     ),
 ]
-_ENDS_WITH_COLON = re.compile(r"[:：]\s*$|-{2,}\s*$")
 _STARTS_OPENER = re.compile(rf"^[\s>*-]*+(?:{_OPENERS})\b", re.IGNORECASE)
 _INNER_OPENER = re.compile(r"(?<=\S)[\s-]+(?=(?:On|Pada|Le|Am|Op|El|Em|Il|Vào)\s)")
 _RULE = re.compile(r"^[\s\-_=+~#*ᐧ—–•.·]+$")
@@ -207,37 +206,41 @@ _DEVICE = (
 )
 # Words that let a mobile signature run longer ("please excuse any typos").
 _EXCUSE = re.compile(r"excuse|typo|brevity|maaf|salah ketik", re.IGNORECASE)
-_MOBILE_PATTERNS = [
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        rf"^[(<\[]*+sent (?:from|via|with|by|using) (?:my\b|(?:\S+\s+){{0,4}}?{_DEVICE})",
-        r"^\w+ from mobile$",
-        r"^from my (?:iphone|ipad|android|mobile|phone|samsung|galaxy|blackberry).{0,20}$",
-        r"^get outlook for \S",
-        r"^envoyé (?:depuis|de|à partir de|avec) ",
-        r"^von meinem .{1,60} gesendet",
-        r"^diese nachricht wurde von .{1,80} gesendet",
-        r"^gesendet (?:von|mit) \S",
-        r"^dapatkan outlook untuk \S",
-        r"^inviato (?:da|dal|dal mio) ",
-        r"^sendt fra (?:min|mit) ",
-        r"^enviado (?:do|desde|de) (?:meu|mi|o|el|mi) ",
-        r"^enviado desde ",
-        r"^verzonden (?:met|vanaf|vanuit) ",
-        r"^verstuurd (?:met|vanaf|vanuit) ",
-        r"^skickat från ",
-        r"^från min ",
-        r"^lähetetty (?:iphonesta|laitteesta|.{1,40}-laitteesta)",
-        r"^wysłane (?:z|za pomocą) ",
-        r"^отправлено (?:с|из) ",
-        r"^(?:dikirim|terkirim) (?:dari|dengan|menggunakan|melalui|via) "
-        rf"(?:(?:\S+\s+){{0,4}}?{_DEVICE}|.{{1,60}}\bsaya\W*$)",
-        r"^從我的 ?iphone 傳送",
-        r"^发自我的",
-        r"^<<sent by .{1,40}>>$",
-        r"^\(sent from .{1,40}\)$",
-    )
-]
+# One alternation, one match per line.
+_MOBILE = re.compile(
+    "|".join(
+        f"(?:{p})"
+        for p in (
+            rf"^[(<\[]*+sent (?:from|via|with|by|using) (?:my\b|(?:\S+\s+){{0,4}}?{_DEVICE})",
+            r"^\w+ from mobile$",
+            r"^from my (?:iphone|ipad|android|mobile|phone|samsung|galaxy|blackberry).{0,20}$",
+            r"^get outlook for \S",
+            r"^envoyé (?:depuis|de|à partir de|avec) ",
+            r"^von meinem .{1,60} gesendet",
+            r"^diese nachricht wurde von .{1,80} gesendet",
+            r"^gesendet (?:von|mit) \S",
+            r"^dapatkan outlook untuk \S",
+            r"^inviato (?:da|dal|dal mio) ",
+            r"^sendt fra (?:min|mit) ",
+            r"^enviado (?:do|desde|de) (?:meu|mi|o|el|mi) ",
+            r"^enviado desde ",
+            r"^verzonden (?:met|vanaf|vanuit) ",
+            r"^verstuurd (?:met|vanaf|vanuit) ",
+            r"^skickat från ",
+            r"^från min ",
+            r"^lähetetty (?:iphonesta|laitteesta|.{1,40}-laitteesta)",
+            r"^wysłane (?:z|za pomocą) ",
+            r"^отправлено (?:с|из) ",
+            r"^(?:dikirim|terkirim) (?:dari|dengan|menggunakan|melalui|via) "
+            rf"(?:(?:\S+\s+){{0,4}}?{_DEVICE}|.{{1,60}}\bsaya\W*$)",
+            r"^從我的 ?iphone 傳送",
+            r"^发自我的",
+            r"^<<sent by .{1,40}>>$",
+            r"^\(sent from .{1,40}\)$",
+        )
+    ),
+    re.IGNORECASE,
+)
 _QUOTE = re.compile(r"^[ \t]*>")
 
 
@@ -246,7 +249,7 @@ def _is_mobile(line: str) -> bool:
     words = len(stripped.split())
     if len(stripped) > 120 or words > 14 or (words > 8 and not _EXCUSE.search(stripped)):
         return False  # a sentence that starts like a signature ("Sent from my iPhone app to …")
-    return any(p.match(stripped) for p in _MOBILE_PATTERNS)
+    return bool(_MOBILE.match(stripped))
 
 
 def _kind(line: str) -> str:  # noqa: PLR0911 - one return per kind
@@ -276,7 +279,8 @@ def _split_shared_lines(lines: list[str]) -> list[str]:
     """ "reply On Wed, … wrote:" on one line becomes two lines: the reply and the header."""
     out: list[str] = []
     for line in lines:
-        if len(line) <= MAX_LINE and _ENDS_WITH_COLON.search(line) and not _QUOTE.match(line):
+        last = line.rstrip()[-1:]
+        if last in (":", "：", "-") and len(line) <= MAX_LINE and not _QUOTE.match(line):
             for found in list(_INNER_OPENER.finditer(line))[:3]:
                 head, tail = line[: found.start()].rstrip(" -"), line[found.start() :].lstrip(" -")
                 if head.strip(" -") and not _STARTS_OPENER.match(line) and _is_header(tail):

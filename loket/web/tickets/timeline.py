@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from loket.accounts.models import Team, User
 from loket.audit.models import Event
 from loket.tickets.models import DeliveryStatus, Direction, Message, Priority, Status, Ticket
-from loket.web.tickets import wa_timeline
+from loket.web.tickets import email_timeline, wa_timeline
 
 # Event kinds shown as small grey lines between the messages.
 SHOWN_EVENTS = (
@@ -63,6 +63,8 @@ class Entry:
     wa: wa_timeline.WaView | None = None
     # The failure is the closed 24-hour window: the template picker is offered right there.
     offer_templates: bool = False
+    # An inbound email: the customer's new words, the quoted history behind <details>.
+    email: email_timeline.EmailView | None = None
 
 
 def _names(events: list[Event], agents: dict[int, User], teams: dict[int, Team]) -> set[int]:
@@ -146,6 +148,7 @@ def build(ticket: Ticket, agents: dict[int, User], teams: dict[int, Team]) -> li
             wa=folded.views.get(m.pk),
             offer_templates=m.delivery_status == DeliveryStatus.FAILED
             and m.failure_code in WINDOW_CODES,
+            email=email_timeline.view(m, ticket),
         )
         for m in messages
         if m.pk not in folded.hidden or m.pk in folded.lines
