@@ -21,8 +21,6 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from loket.channels.email.parse import sanitize_html
-
 MAX_LINES = 1000
 MAX_LINE = 400  # characters: a longer line is text, never a header
 MAX_HTML = 500_000  # characters of HTML looked at
@@ -195,7 +193,7 @@ _FORWARD_PATTERNS = [
 ]
 _STARTS_OPENER = re.compile(rf"^[\s>*-]*+(?:{_OPENERS})\b", re.IGNORECASE)
 _INNER_OPENER = re.compile(r"(?<=\S)[\s-]+(?=(?:On|Pada|Le|Am|Op|El|Em|Il|Vào)\s)")
-_RULE = re.compile(r"^[\s\-_=+~#*ᐧ—–•.·]+$")
+_RULE = re.compile(r"^[\s\-_=+~#*ᐧ—–•]+$")
 _SIG_DELIMITER = re.compile(r"^(?:-- ?|--\s+|__)\s*$")
 _MARKDOWN_LINK = re.compile(r"\[([^\]\n]{0,200})\]\([^)\n]{0,500}\)")
 # What a mobile signature is sent from: a device, an app, a mail service.
@@ -837,6 +835,9 @@ def trim_html(markup: str) -> str | None:
     if found is None:
         return None
     start, end = found
+    # Imported here so that parse may call trim_raw_html while it parses (no import cycle).
+    from loket.channels.email.parse import sanitize_html
+
     kept = sanitize_html(markup[:start] + markup[end:])
     return kept if kept.strip() else None
 
