@@ -158,6 +158,7 @@ class Thread:
             .exclude(pk=message.pk)
             .filter(created_at__lte=message.created_at)
             .order_by("created_at", "pk")
+            .only("pk", "direction", "external_id", "subject", "meta", "created_at")
         )
         earlier = [m for m in earlier if _usable_id(m.external_id)]
         inbound = [m for m in earlier if m.direction == Direction.INBOUND]

@@ -867,3 +867,40 @@ def test_implicit_tls(
         assert services.deliver_now(reply.pk) == DeliveryStatus.SENT
 
     assert len(server.mails) == 1
+
+
+# --- internationalised addresses ------------------------------------------------------------------
+def _ticket_for(shop: Shop, address: str) -> tuple[Ticket, Identity]:
+    ticket = shop.whatsapp_from_dewi("Kak, fakturnya kirim ke email saya ya")
+    mailbox = Identity.objects.create(
+        contact=ticket.contact, kind="email", value=address, created_at=clock.now()
+    )
+    return ticket, mailbox
+
+
+def test_an_address_outside_ascii_goes_out_with_smtputf8(shop: Shop, smtp: Server) -> None:
+    use(shop.email, smtp.port)
+    ticket, mailbox = _ticket_for(shop, "dewi.lestari@toko-ibu.id".replace("e", "\u00e9", 1))
+    reply = answer(shop, ticket, "Terlampir fakturnya kak.", identity=mailbox)
+
+    assert services.deliver_now(reply.pk) == DeliveryStatus.SENT
+
+    assert f"\r\nTo: {mailbox.value}\r\n".encode() in smtp.raw[0]  # UTF-8, as RFC 6532 says
+    assert "SMTPUTF8" in smtp.mail_options[0]
+
+
+def test_an_address_outside_ascii_fails_clearly_where_the_server_cannot_take_it(
+    shop: Shop,
+) -> None:
+    server = Server()
+    with running(server, enable_SMTPUTF8=False) as smtp:
+        use(shop.email, smtp.port)
+        ticket, mailbox = _ticket_for(shop, "d\u00e9wi@toko-ibu.id")
+        reply = answer(shop, ticket, "Terlampir fakturnya kak.", identity=mailbox)
+
+        assert services.deliver_now(reply.pk) == DeliveryStatus.FAILED
+
+    failed = sent(reply.pk)
+    assert failed.failure_code == "recipient_refused"
+    assert "SMTPUTF8" in failed.failure_reason
+    assert server.mails == []
