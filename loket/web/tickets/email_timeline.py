@@ -7,6 +7,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from loket.channels.email.trim import trim_text
 from loket.channels.models import ChannelKind
 from loket.tickets.models import Direction, Message, Ticket
@@ -32,6 +34,44 @@ def is_inbound_email(message: Message, ticket: Ticket) -> bool:
     if message.direction != Direction.INBOUND or "wa" in message.meta:
         return False
     return ticket.channel.kind == ChannelKind.EMAIL or "message_id" in message.meta
+
+
+def notes(message: Message, ticket: Ticket) -> list[str]:
+    """What the agent should know about how an inbound mail arrived (email lessons §7, §14):
+    sent by a machine, an absence notice, signs of a forged sender, fallbacks in reading it."""
+    if not is_inbound_email(message, ticket):
+        return []
+    meta = message.meta
+    found: list[str] = []
+    if meta.get("out_of_office"):
+        found.append(_("Out-of-office reply: it does not reopen the ticket."))
+    elif meta.get("automatic"):
+        found.append(_("Sent automatically: it does not reopen the ticket and gets no answer."))
+    warnings = meta.get("sender_warnings") or {}
+    sender = message.identity.value if message.identity else ""
+    if warnings.get("display_address"):
+        found.append(
+            _("The sender's name shows %(shown)s, but the mail came from %(sender)s.")
+            % {"shown": warnings["display_address"], "sender": sender}
+        )
+    if warnings.get("dmarc"):
+        found.append(
+            _(
+                "The receiving server could not confirm that this mail came from the sender's "
+                "domain (DMARC failed). Be careful with requests for payment or data."
+            )
+        )
+    if warnings.get("reply_to"):
+        found.append(
+            _("The mail asks for replies to %(address)s; Loket answers the sender's own address.")
+            % {"address": warnings["reply_to"]}
+        )
+    if meta.get("parse_problems"):
+        found.append(
+            _("Parts of this mail were damaged and read as well as possible (%(problems)s).")
+            % {"problems": ", ".join(str(p) for p in meta["parse_problems"][:5])}
+        )
+    return found
 
 
 def view(message: Message, ticket: Ticket) -> EmailView | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -65,6 +65,8 @@ class Entry:
     offer_templates: bool = False
     # An inbound email: the customer's new words, the quoted history behind <details>.
     email: email_timeline.EmailView | None = None
+    # How an inbound email arrived: automatic, a forged-looking sender, damaged parts.
+    mail_notes: list[str] = field(default_factory=list)
 
 
 def _names(events: list[Event], agents: dict[int, User], teams: dict[int, Team]) -> set[int]:
@@ -149,6 +151,7 @@ def build(ticket: Ticket, agents: dict[int, User], teams: dict[int, Team]) -> li
             offer_templates=m.delivery_status == DeliveryStatus.FAILED
             and m.failure_code in WINDOW_CODES,
             email=email_timeline.view(m, ticket),
+            mail_notes=email_timeline.notes(m, ticket),
         )
         for m in messages
         if m.pk not in folded.hidden or m.pk in folded.lines

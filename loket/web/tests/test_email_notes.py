@@ -1,0 +1,73 @@
+"""The ticket page tells the agent how an inbound mail arrived: an auto-reply or an absence
+notice, a sender name showing another address, a failed DMARC verdict, a Reply-To elsewhere
+(email lessons §7, §14). WhatsApp messages carry none of these notes."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from loket.channels import services as channels
+from loket.conftest import Shop
+from loket.tickets.models import Ticket
+from loket.tickets.tests.conftest import DEWI, writes
+
+pytestmark = pytest.mark.django_db
+
+
+def _page(shop: Shop, ticket: Ticket) -> str:
+    client = Client()
+    client.force_login(shop.sari)
+    with translation.override("en"):
+        response = client.get(
+            reverse("web:tickets:detail", args=[ticket.number]), HTTP_ACCEPT_LANGUAGE="en"
+        )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _arrives(shop: Shop, **headers: str) -> Ticket:
+    mail = EmailMessage()
+    mail["From"] = headers.pop("From", "Rudi <rudi@contoh.co.id>")
+    mail["To"] = "cs@batiksari.id"
+    mail["Subject"] = "Tagihan"
+    for name, value in headers.items():
+        mail[name.replace("_", "-")] = value
+    mail.set_content("Mohon transfer ke rekening baru kami.\n")
+    delivery = channels.store_delivery(shop.email, mail.as_bytes(), process=False)
+    channels.process(delivery.pk)
+    return Ticket.objects.get(channel=shop.email)
+
+
+def test_a_forged_looking_mail_carries_its_warnings(shop: Shop) -> None:
+    ticket = _arrives(
+        shop,
+        From='"cs@batiksari.id" <penipu@contoh.com>',
+        Authentication_Results="mx.batiksari.id; dmarc=fail header.from=contoh.com",
+        Reply_To="rekening@lain.example",
+    )
+
+    html = _page(shop, ticket)
+
+    assert "shows cs@batiksari.id, but the mail came from penipu@contoh.com" in html
+    assert "DMARC failed" in html
+    assert "asks for replies to rekening@lain.example" in html
+    assert html.count('class="mail-note"') == 3
+
+
+def test_an_out_of_office_reply_says_so(shop: Shop) -> None:
+    ticket = _arrives(shop, Auto_Submitted="auto-replied; owner-email=rudi@contoh.co.id")
+    html = _page(shop, ticket)
+    assert "Out-of-office reply" in html
+    assert "DMARC" not in html
+
+
+def test_a_plain_mail_and_a_whatsapp_message_carry_no_notes(shop: Shop) -> None:
+    mailed = _arrives(shop)
+    chatted = writes(shop.whatsapp, DEWI, "Halo kak").ticket
+    assert 'class="mail-note"' not in _page(shop, mailed)
+    assert 'class="mail-note"' not in _page(shop, chatted)
