@@ -37,7 +37,7 @@ from django.utils.html import escape, urlize
 from django.utils.translation import gettext as _
 
 from loket.channels import secrets as channel_secrets
-from loket.channels.email import ids
+from loket.channels.email import ids, inbound
 from loket.channels.email.inbound import LOOP_MARKER
 from loket.channels.items import DeliveryError, SendResult
 from loket.channels.models import Channel
@@ -327,6 +327,13 @@ def build(channel: Channel, message: Message, *, automatic: bool | None = None) 
         raise DeliveryError(
             "no_sender_address",
             _("The email channel has no address of its own to send from."),
+        )
+    if inbound.is_ours(message.identity.value):
+        # It would come straight back in (and be dropped as our own), email lessons §13.8.
+        raise DeliveryError(
+            "recipient_is_us",
+            _("%(to)s is one of our own mailboxes; the mail was not sent.")
+            % {"to": message.identity.value},
         )
     thread = Thread(message)
     mail = EmailMessage(policy=POLICY)

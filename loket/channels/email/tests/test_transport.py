@@ -43,7 +43,11 @@ from loket.core.tests.processes import free_port
 from loket.tickets import services
 from loket.tickets.models import DeliveryStatus, Message, Ticket
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # Loopback tests log in without TLS on purpose (the STARTTLS tests cover the real case).
+    pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning"),
+]
 
 CaptureCallbacks = Callable[..., AbstractContextManager[list[Callable[[], Any]]]]
 RUDI = Sender("email", "Rudi@Contoh.co.id", "Rudi Hartono")
@@ -531,6 +535,17 @@ def test_the_sender_is_never_the_customer(shop: Shop, mail_channel: Channel, smt
     [author] = mail["From"].addresses
     assert (author.display_name, author.addr_spec) == ("Email CS", "cs@batiksari.id")
     assert "rudi@contoh.co.id" not in str(mail["From"]) + str(mail["Reply-To"])
+
+
+def test_never_to_one_of_our_own_mailboxes(shop: Shop, smtp: Server) -> None:
+    use(shop.email, smtp.port)
+    ticket, mailbox = _ticket_for(shop, "CS+pesanan@batiksari.id".lower())
+
+    reply = answer(shop, ticket, "Halo", identity=mailbox)
+
+    assert services.deliver_now(reply.pk) == DeliveryStatus.FAILED
+    assert sent(reply.pk).failure_code == "recipient_is_us"
+    assert smtp.mail_options == []
 
 
 # --- when the mail server says no -----------------------------------------------------------------
