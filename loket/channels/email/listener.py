@@ -35,12 +35,20 @@ TRY_LATER = "451 4.3.0 Message not stored; try again later"
 
 
 def channels_for(address: str) -> list[Channel]:
-    """The enabled email channels whose address is ``address`` (case-insensitive)."""
-    return list(
-        Channel.objects.filter(
-            kind=ChannelKind.EMAIL, enabled=True, address__iexact=address.strip()
-        )
-    )
+    """The enabled email channels that serve ``address``: their address or one of their
+    aliases, case-insensitive, with or without a +tag ("cs+1042@toko.id" is "cs@toko.id")."""
+    wanted = address.strip().strip("<>").lower()
+    local, _at, domain = wanted.rpartition("@")
+    forms = {wanted, f"{local.split('+', 1)[0]}@{domain}"} if local else {wanted}
+    found = []
+    for channel in Channel.objects.filter(kind=ChannelKind.EMAIL, enabled=True).order_by("pk"):
+        aliases = channel.config.get("aliases") or []
+        if isinstance(aliases, str):
+            aliases = aliases.replace(",", " ").split()
+        served = {channel.address.lower(), *(str(a).lower() for a in aliases)}
+        if served & forms:
+            found.append(channel)
+    return found
 
 
 def _store(raw: bytes, mail_from: str, recipients: list[str]) -> int:

@@ -92,6 +92,19 @@ def test_an_unknown_recipient_is_refused_at_rcpt(shop: Shop) -> None:
     assert Delivery.objects.get().headers["rcpt"] == "cs@batiksari.id"
 
 
+def test_an_alias_or_a_plus_tag_reaches_the_channel(shop: Shop) -> None:
+    channel = Channel.objects.get(pk=shop.email.pk)
+    channel.config = {**channel.config, "aliases": ["info@batiksari.id"]}
+    channel.save()
+    with listening() as port, smtplib.SMTP("127.0.0.1", port) as client:
+        assert client.sendmail("rudi@contoh.co.id", ["Info@BatikSari.id"], MAIL) == {}
+        assert client.sendmail("rudi@contoh.co.id", ["cs+1042@batiksari.id"], MAIL) == {}
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.sendmail("rudi@contoh.co.id", ["info2@batiksari.id"], MAIL)
+    stored = sorted((d.channel_id, d.headers["rcpt"]) for d in Delivery.objects.all())
+    assert stored == [(channel.pk, "Info@BatikSari.id"), (channel.pk, "cs+1042@batiksari.id")]
+
+
 def test_a_disabled_channel_receives_nothing(shop: Shop) -> None:
     Channel.objects.filter(pk=shop.email.pk).update(enabled=False)
     with (
