@@ -21,7 +21,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from loket.channels.email import noise, parse
+from loket.channels.email import ids, noise, parse
 from loket.channels.items import InboundMessage, Item, Notice, Sender, StatusUpdate
 from loket.channels.models import Channel, ChannelKind
 from loket.tickets import subjects
@@ -102,12 +102,14 @@ def items(channel: Channel, raw: bytes) -> list[Item]:
             return [_bounce_item(found)]
     sender_addr = parse.address(headers, "From", [])[1].lower()
     loop = str(headers.get("X-Loop", "")).strip().lower() == LOOP_MARKER
-    if loop or (sender_addr and is_ours(sender_addr)):
+    own_id = ids.read(str(headers.get("Message-ID", ""))) is not None
+    if loop or own_id or (sender_addr and is_ours(sender_addr)):
+        reason = "loop" if loop else "own_message" if own_id else "own_address"
         return [
             Notice(
                 kind="email_ignored",
                 data={
-                    "reason": "loop" if loop else "own_address",
+                    "reason": reason,
                     "from": sender_addr[:320],
                     "message_id": str(headers.get("Message-ID", "")).strip()[:500],
                     "subject": str(headers.get("Subject", "")).strip()[:255],
@@ -122,7 +124,9 @@ def _bounce_item(found: noise.Bounce) -> Item:
     failed = [r for r in found.recipients if r.permanent]
     original = found.original_message_id.strip().strip("<>")
     domain = original.rpartition("@")[2].lower()
-    ours = bool(original) and any(a.endswith("@" + domain) for a in our_addresses())
+    ours = ids.read(original) is not None or (
+        bool(original) and any(a.endswith("@" + domain) for a in our_addresses())
+    )
     if failed and ours:
         first = failed[0]
         details = "; ".join(

@@ -17,6 +17,7 @@ import pytest
 
 from loket.audit.models import Event
 from loket.channels import services as channels
+from loket.channels.email import ids
 from loket.channels.models import Channel, DeliveryState
 from loket.conftest import Shop
 from loket.contacts.models import Identity
@@ -145,6 +146,19 @@ def test_mail_from_our_own_addresses_is_not_ingested(shop: Shop, sender: str) ->
     assert not Ticket.objects.exists()
     event = Event.objects.get(kind="channel.email_ignored")
     assert event.data["reason"] == "own_address"
+
+
+def test_a_copy_of_our_own_sent_mail_is_not_ingested(shop: Shop) -> None:
+    our_id = ids.make(1001, 7, "batiksari.id")
+    # Forwarded back by a customer's list server, with their From: only our signed id tells.
+    _deliver(shop.email, _mail(Message_ID=f"<{our_id}>"))
+    assert not Ticket.objects.exists()
+    assert Event.objects.get(kind="channel.email_ignored").data["reason"] == "own_message"
+    # A look-alike id with a wrong signature is a customer's mail like any other.
+    forged = "loket.1001.7.aaaaaaaaaa@batiksari.id"
+    assert forged != our_id
+    _deliver(shop.email, _mail(Message_ID=f"<{forged}>"))
+    assert Ticket.objects.count() == 1
 
 
 def test_our_loop_marker_stops_a_mail(shop: Shop) -> None:
