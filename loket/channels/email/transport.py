@@ -362,6 +362,9 @@ def build(channel: Channel, message: Message, *, automatic: bool | None = None) 
         html = text_to_html(text, title=subject)
     mail.add_alternative(html, subtype="html")
     _attach(mail, message)
+    for part in mail.walk():
+        if part is not mail:
+            del part["MIME-Version"]  # the email package repeats it in parts it moves down
     return mail
 
 

@@ -489,6 +489,7 @@ def test_names_subjects_and_file_names_outside_ascii(
         ("ukuran.csv", "text/csv"),
     ]
     assert files[0].get_content_disposition() == "attachment"
+    assert raw.count(b"MIME-Version:") == 1  # only at the top
     assert files[0].get_content() == invoice
     assert files[1].get_payload(decode=True) == b"motif;ukuran\nparang;L\n"  # bytes kept
     assert b"filename*=utf-8''Faktur%20Januari%20%E2%80%93%20Toko%20Ibu.pdf" in raw
