@@ -298,14 +298,17 @@ def _check(answer: tuple[str, Any], uid: int) -> None:
 
 
 def _save_state(channel: Channel, **state: Any) -> None:
-    """Write the UID state into the stored config (other settings as they are now)."""
+    """Write the UID state into the stored config (other settings as they are now).
+
+    An UPDATE rather than ``save()``: the state holds no secret to seal, and a channel
+    "changed" signal per fetched mail would only empty caches (our own addresses).
+    """
     with transaction.atomic():
         fresh = Channel.objects.select_for_update().get(pk=channel.pk)
         config = dict(fresh.config)
         config[STATE_KEY] = {**(config.get(STATE_KEY) or {}), **state}
-        fresh.config = config
-        fresh.save(update_fields=["config"])
-    channel.config = fresh.config
+        Channel.objects.filter(pk=channel.pk).update(config=config)
+    channel.config = config
 
 
 def _record_error(channel: Channel, result: FetchResult) -> None:
