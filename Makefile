@@ -68,6 +68,7 @@ test: lint types test-sqlite test-postgres
 bench: $(STAMP)
 	$(PY) bench/run.py
 	$(PY) bench/webhook.py
+	$(PY) bench/email_import.py
 
 # Refresh the translation catalogs from the source and compile them (needs gettext). Then
 # translate new or "#, fuzzy" entries in loket/locale/id/LC_MESSAGES/django.po and run it again.
