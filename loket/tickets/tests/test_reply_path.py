@@ -143,10 +143,10 @@ def test_an_email_reply_is_sent_in_the_customers_thread(
     assert sent.attempts == 1
     assert sent.external_id
     assert mail["Message-ID"] == f"<{sent.external_id}>"
-    assert mail["From"].addresses[0].display_name == "Wati Rahayu (Email CS)"
+    assert mail["From"].addresses[0].display_name == "Wati Rahayu"
     assert mail["From"].addresses[0].addr_spec == "cs@batiksari.id"
     assert mail["To"] == "rudi@contoh.co.id"
-    assert mail["Subject"] == f"Tanya stok [#{ticket.number}]"
+    assert mail["Subject"] == f"Re: Tanya stok [#{ticket.number}]"
     assert mail["In-Reply-To"] == "<CAH7rudi001@mail.contoh.co.id>"
     assert "<CAH7rudi001@mail.contoh.co.id>" in mail["References"]
     body = mail.get_body(("plain",))
@@ -417,7 +417,7 @@ def test_the_worker_sends_a_reply(
     assert task.status == "SUCCESSFUL"
     assert task.return_value == DeliveryStatus.SENT
     [mail] = smtp_server.mails
-    assert mail["Subject"] == f"Tanya stok [#{ticket.number}]"
+    assert mail["Subject"] == f"Re: Tanya stok [#{ticket.number}]"
     sent = _message(reply.pk)
     assert sent.delivery_status == DeliveryStatus.SENT
     assert mail["Message-ID"] == f"<{sent.external_id}>"
