@@ -60,6 +60,11 @@ class ImapError(Exception):
     """Something stopped a fetch; the text is for the admin."""
 
 
+class Reauthorise(ImapError):
+    """The OAuth2 authorisation is gone (revoked, expired): only an admin can fix it, by
+    storing a new refresh token; trying again before that only annoys the provider."""
+
+
 @dataclass
 class FetchResult:
     stored: list[int] = field(default_factory=list)  # delivery ids, in UID order
@@ -67,6 +72,7 @@ class FetchResult:
     uidvalidity_changed: bool = False
     more: bool = False  # the per-run cap was reached
     busy: bool = False  # another fetch of this mailbox was running: nothing done
+    reauthorise: bool = False  # the OAuth2 grant is gone: an admin must authorise again
     error: str = ""
 
     @property
@@ -92,6 +98,7 @@ def fetch_once(channel: Channel, *, limit: int = MAX_PER_RUN) -> FetchResult:
         _fetch(channel, imap, result, limit, lock)
     except (ImapError, imaplib.IMAP4.error, OSError, ssl.SSLError, EOFError) as exc:
         result.error = _describe(exc)
+        result.reauthorise = isinstance(exc, Reauthorise)
         log.warning("IMAP fetch for channel %s failed: %s", channel.pk, result.error)
         _record_error(channel, result)
     else:
@@ -168,7 +175,7 @@ def _login(channel: Channel, imap: imaplib.IMAP4) -> None:
             try:
                 token = oauth.bearer(channel, "imap")
             except oauth.OAuthError as exc:
-                raise ImapError(str(exc)) from None
+                raise (Reauthorise if exc.reauthorise else ImapError)(str(exc)) from None
             sasl = oauth.xoauth2(user, token).encode()
             try:
                 imap.authenticate("XOAUTH2", lambda _challenge: sasl)
@@ -324,6 +331,7 @@ def _record_error(channel: Channel, result: FetchResult) -> None:
         error_at=now.isoformat(),
         fetched_at=now.isoformat(),
         fetched=len(result.stored),
+        reauthorise=result.reauthorise,
     )
 
 
@@ -339,6 +347,7 @@ def _record_success(channel: Channel, result: FetchResult) -> None:
     _save_state(
         channel,
         error="",
+        reauthorise=False,
         fetched_at=now,
         ok_at=now,
         fetched=len(result.stored),
@@ -365,6 +374,7 @@ class Health:
     uidvalidity: int = 0
     last_uid: int = 0
     watch: str = ""  # "idle", "polling" or "" (no watcher has run yet)
+    reauthorise: bool = False  # the OAuth2 grant is gone: fetching waits for a new one
 
     @property
     def failing(self) -> bool:
@@ -396,6 +406,7 @@ def health(channel: Channel) -> Health:
         uidvalidity=number("uidvalidity"),
         last_uid=number("last_uid"),
         watch=str(state.get("watch") or ""),
+        reauthorise=bool(state.get("reauthorise")) and bool(state.get("error")),
     )
 
 

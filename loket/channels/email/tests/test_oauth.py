@@ -9,11 +9,14 @@ import datetime as dt
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import time_machine
+from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 
 from loket.channels import secrets
@@ -257,3 +260,54 @@ def test_an_imap_fetch_logs_in_with_an_oauth2_token(
     result = imap.fetch_once(channel)
     assert result.ok, result.error
     assert len(tokens.requests) == 2
+
+
+def test_a_revoked_grant_stops_fetching_until_an_admin_authorises_again(
+    shop: Shop, tokens: TokenServer, oauth_dovecot: Dovecot
+) -> None:
+    from loket.channels import services
+    from loket.channels.management.commands.email_fetch import Command, Watcher
+
+    channel = google(
+        shop.email,
+        tokens,
+        imap_host=oauth_dovecot.host,
+        imap_port=oauth_dovecot.port,
+        imap_security="none",
+        imap_user=USER,
+    )
+    tokens.revoke(secrets.get(channel, "oauth_refresh_token"))
+    result = imap.fetch_once(channel)
+    assert result.reauthorise
+    assert "Re-authorise the mailbox" in result.error
+    channel.refresh_from_db()
+    assert imap.health(channel).reauthorise
+    shop.sari.language = "en"
+    shop.sari.save(update_fields=["language"])
+    client = Client()
+    client.force_login(shop.sari)
+    page = client.get(reverse("web:manage:channel", args=[channel.pk])).content.decode()
+    assert "Authorise it again and store the new refresh token below" in page
+    page = client.get(reverse("web:manage:channels")).content.decode()
+    assert "Authorise the mailbox again" in page
+
+    # The watcher waits for a new authorisation: an admin stores a new refresh token.
+    services.update_channel(
+        channel,
+        actor=None,
+        config={"oauth_refresh_token": tokens.grant(USER, "loket.apps.googleusercontent.com")},
+    )
+    watcher = Watcher(Command(), channel.pk, 0.05)
+    safety = threading.Timer(20, watcher.halt.set)  # not expected to fire
+    safety.start()
+    try:
+        watcher._await_authorisation(channel)
+    finally:
+        safety.cancel()
+    assert not watcher.halt.is_set()  # it ended because of the new token
+
+    channel.refresh_from_db()
+    result = imap.fetch_once(channel)
+    assert result.ok, result.error
+    channel.refresh_from_db()
+    assert not imap.health(channel).reauthorise

@@ -8,7 +8,8 @@ fetch failed (the error is also shown on the channel).
 ``--watch`` keeps fetching until stopped (Ctrl-C or SIGTERM), one thread per mailbox: at least
 every ``--interval`` seconds, and at once when the server announces new mail (IMAP IDLE).
 A failing server is retried with a pause that doubles up to 10 minutes, its error shown in
-the channel's health. Channels added, changed or turned off are picked up within half a
+the channel's health; a mailbox whose OAuth2 authorisation was revoked waits for an admin to
+store a new refresh token. Channels added, changed or turned off are picked up within half a
 minute; with none it waits quietly (``loket run`` starts it whether or not there are any).
 """
 
@@ -32,6 +33,16 @@ BACKOFF_LIMIT = 600.0  # seconds: failing rounds are retried at least every 10 m
 RESCAN = 30.0  # seconds: how soon --watch notices a channel added, changed or turned off
 JOIN_TIMEOUT = 30.0  # seconds a fetch under way may take to finish when stopping
 
+# Settings whose change ends the wait for a new authorisation.
+AUTHORISATION = (
+    "imap_auth",
+    "oauth_refresh_token",
+    "oauth_client_id",
+    "oauth_client_secret",
+    "oauth_endpoint",
+    "oauth_tenant",
+)
+
 log = logging.getLogger(__name__)
 
 
@@ -45,6 +56,7 @@ def backoff(interval: float, failures: int) -> float:
 
 class Command(BaseCommand):
     help = "Fetch new mail from the email channels' IMAP folders into tickets."
+    output = threading.Lock()  # one line at a time from the watcher threads
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
@@ -64,7 +76,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["interval"] <= 0:
             raise CommandError("--interval must be more than 0 seconds.")
-        self.output = threading.Lock()
         if not options["watch"]:
             if self._round(options["channel"]):
                 raise CommandError("A fetch failed; the error is shown above and on the channel.")
@@ -208,6 +219,9 @@ class Watcher(threading.Thread):
         failures = failures + 1 if result.error else 0
         if self.halt.is_set():
             return failures
+        if result.reauthorise:
+            self._await_authorisation(channel)
+            return 0
         wait = backoff(self.interval, failures)
         if failures or result.busy:
             self.halt.wait(wait)  # the server is failing (or another process has it): no IDLE
@@ -216,3 +230,20 @@ class Watcher(threading.Thread):
             # missed notification only delays mail (§11.10 of the email lessons).
             imap.idle(channel, wait, self.halt)
         return failures
+
+    def _await_authorisation(self, channel: Channel) -> None:
+        """The OAuth2 grant is gone (email-lessons §11.11): no more attempts until an admin
+        stores a new refresh token (or changes how the mailbox logs in)."""
+        before = [channel.config.get(key) for key in AUTHORISATION]
+        self.command._say(
+            self.command.stderr,
+            f"{channel.name} ({channel.address}): waiting for the mailbox to be authorised again",
+        )
+        while not self.halt.wait(min(self.interval, RESCAN)):
+            try:
+                now = Channel.objects.filter(pk=self.channel_id).values_list("config", flat=True)
+                config = now.first() or {}
+            except DatabaseError:
+                continue
+            if [config.get(key) for key in AUTHORISATION] != before:
+                return
