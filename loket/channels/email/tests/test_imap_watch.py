@@ -94,7 +94,7 @@ def test_every_mailbox_is_watched_in_its_own_thread(data_dir: Path, dovecot: Dov
     running = Running(data_dir, "email_fetch", "--watch", "--interval", "300")
     try:
         running.wait_for(lambda: message_ids(data_dir) == ["gudang-0@contoh.co.id"], "gudang-0")
-        running.wait_for(lambda: health(data_dir, cs).get("ok_at"), "the first fetch of cs")
+        running.wait_for(lambda: bool(health(data_dir, cs).get("ok_at")), "the first fetch of cs")
         dovecot.append(mail("cs-1@contoh.co.id"))
         dovecot.append(mail("gudang-1@contoh.co.id"), folder="Gudang")
         running.wait_for(lambda: len(message_ids(data_dir)) == 3, "both new mails", timeout=30)
@@ -129,9 +129,9 @@ def test_the_server_going_away_is_shown_in_health_and_survived(
     data_dir: Path, dovecot: Dovecot, watching: Running
 ) -> None:
     channel = add_mailbox(data_dir, dovecot, "cs@batiksari.id")
-    watching.wait_for(lambda: health(data_dir, channel).get("ok_at"), "the first fetch")
+    watching.wait_for(lambda: bool(health(data_dir, channel).get("ok_at")), "the first fetch")
     dovecot_module._stop(dovecot.base)
-    watching.wait_for(lambda: health(data_dir, channel).get("error"), "the error in health")
+    watching.wait_for(lambda: bool(health(data_dir, channel).get("error")), "the error in health")
     down = health(data_dir, channel)
     assert "Connection refused" in down["error"]
     assert down["error_at"] >= down["ok_at"]
