@@ -2,8 +2,9 @@
 servers (password or OAuth2 login), what happens to fetched mail, a team.
 
 The keys stored in ``Channel.config`` are the ones ``imap.py``, ``oauth.py`` and
-``transport.py`` read. Secrets (passwords, the OAuth2 client secret and refresh token) are
-encrypted at rest and never shown back (``ChannelForm``). ``aliases`` is stored as a list of
+``transport.py`` read (the SMTP size limit is typed in MB and stored as ``smtp_max_bytes``).
+Secrets (passwords, the OAuth2 client secret and refresh token) are encrypted at rest and
+never shown back (``ChannelForm``). ``aliases`` is stored as a list of
 lower-cased addresses; with the channel's address they are "our own addresses" (mail from
 them is not taken in again, ``inbound.our_addresses``).
 """
@@ -40,6 +41,7 @@ PROVIDERS = [
     ("custom", _("Other (give the token URL)")),
 ]
 DEFAULT_SIZE_LIMIT_MB = 25  # Gmail's limit; Microsoft 365 allows 35 MB by default
+MB = 1024 * 1024
 
 
 def split_addresses(text: str) -> list[str]:
@@ -66,7 +68,6 @@ class EmailChannelForm(ChannelForm):
         "smtp_user",
         "smtp_auth",
         "smtp_password",
-        "smtp_size_limit_mb",
         "oauth_provider",
         "oauth_client_id",
         "oauth_client_secret",
@@ -139,7 +140,7 @@ class EmailChannelForm(ChannelForm):
         label=_("SMTP login"), choices=AUTH, initial="password", required=False
     )
     smtp_password = forms.CharField(label=_("SMTP password"), max_length=1000, required=False)
-    smtp_size_limit_mb = forms.IntegerField(
+    smtp_max_mb = forms.IntegerField(
         label=_("Largest mail the SMTP server accepts (MB)"),
         min_value=1,
         max_value=1000,
@@ -187,6 +188,9 @@ class EmailChannelForm(ChannelForm):
         aliases = channel.config.get("aliases") or []
         if isinstance(aliases, list):
             initial["aliases"] = ", ".join(str(a) for a in aliases)
+        limit = channel.config.get("smtp_max_bytes")
+        if isinstance(limit, int) and limit > 0:
+            initial["smtp_max_mb"] = max(1, limit // MB)
         return initial
 
     def clean_email_address(self) -> str:
@@ -260,8 +264,8 @@ class EmailChannelForm(ChannelForm):
     def _clean_smtp(self, cleaned: dict[str, Any]) -> None:
         if not cleaned["smtp_host"]:
             return
-        if not cleaned.get("smtp_size_limit_mb"):
-            cleaned["smtp_size_limit_mb"] = DEFAULT_SIZE_LIMIT_MB
+        if not cleaned.get("smtp_max_mb"):
+            cleaned["smtp_max_mb"] = DEFAULT_SIZE_LIMIT_MB
         if cleaned.get("smtp_auth") == "oauth2" and not (
             cleaned["smtp_user"] or cleaned.get("email_address")
         ):
@@ -309,6 +313,9 @@ class EmailChannelForm(ChannelForm):
 
     def config(self) -> dict[str, Any]:
         config = super().config()
+        if self.cleaned_data.get("smtp_max_mb"):
+            # Stored in bytes, as the transport reads it.
+            config["smtp_max_bytes"] = int(self.cleaned_data["smtp_max_mb"]) * MB
         if config.get("oauth_refresh_token"):
             # A new authorisation: the cached access token belonged to the old one.
             config[oauth.ACCESS_KEY] = ""

@@ -88,7 +88,7 @@ def test_a_password_mailbox_gets_its_defaults() -> None:
         "",
     )
     assert (config["imap_auth"], config["smtp_auth"]) == ("password", "password")
-    assert config["smtp_size_limit_mb"] == 25
+    assert config["smtp_max_bytes"] == 25 * 1024 * 1024
     assert config["aliases"] == []
     assert secrets.get(channel, "imap_password") == IMAP_PASSWORD
     assert IMAP_PASSWORD not in str(config)
@@ -213,7 +213,8 @@ def test_a_new_refresh_token_drops_the_cached_access_token() -> None:
 
 @pytest.mark.django_db
 def test_the_smtp_size_limit_is_kept(shop: Shop) -> None:
-    assert errors(EmailChannelForm(data(smtp_size_limit_mb="0")))["smtp_size_limit_mb"]
-    channel = save(EmailChannelForm(data(smtp_size_limit_mb="35", team=shop.sales.pk)))
-    assert channel.config["smtp_size_limit_mb"] == 35
+    assert errors(EmailChannelForm(data(smtp_max_mb="0")))["smtp_max_mb"]
+    channel = save(EmailChannelForm(data(smtp_max_mb="35", team=shop.sales.pk)))
+    assert channel.config["smtp_max_bytes"] == 35 * 1024 * 1024
     assert channel.team == shop.sales
+    assert EmailChannelForm(channel=channel).initial["smtp_max_mb"] == 35
