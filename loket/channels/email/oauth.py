@@ -23,7 +23,10 @@ Tokens are never logged and never put into error texts.
 from __future__ import annotations
 
 import logging
+import os
 import time
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -32,7 +35,7 @@ from django.utils.translation import gettext as _
 
 from loket.channels import secrets
 from loket.channels.models import Channel
-from loket.core import crypto
+from loket.core import crypto, leases
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ PROVIDERS: dict[str, str] = {
 DEFAULT_TENANT = "common"
 MARGIN = 60  # seconds: a token this close to its expiry is refreshed first
 TIMEOUT = 30.0  # seconds for the token endpoint
+LEASE_TTL = timedelta(seconds=TIMEOUT + 15)  # a refresher that died frees the lease by then
 ACCESS_KEY = "oauth_access_token"
 EXPIRES_KEY = "oauth_expires_at"
 
@@ -84,28 +88,53 @@ def bearer(channel: Channel, server: str) -> str:
 
     Raises ``OAuthError`` when none can be had. ``channel.config`` is updated in place with
     what was stored.
+
+    One refresh per channel at a time, across processes (the IMAP watcher and the worker
+    sending mail may both find the token expired): a database lease, which holds on SQLite
+    too. Whoever waits for it then takes the token the other one stored. That matters with
+    providers that rotate refresh tokens: two refreshes with the same one could cost the
+    mailbox its authorisation.
     """
     cached = _cached(channel)
     if cached:
         return cached
-    with transaction.atomic():
-        # One refresh at a time per channel where the database can lock a row; and another
-        # process may have refreshed while we waited.
-        fresh = Channel.objects.select_for_update().get(pk=channel.pk)
-        channel.config = fresh.config
+    lease = f"oauth-refresh:{channel.pk}"
+    holder = f"{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    deadline = time.monotonic() + TIMEOUT + 5
+    while not leases.acquire(lease, holder, LEASE_TTL):
+        if time.monotonic() > deadline:
+            raise OAuthError(_("Another process is refreshing the OAuth2 token; try again."))
+        time.sleep(0.1)
+        _reload(channel)
+        cached = _cached(channel)
+        if cached:
+            return cached
+    try:
+        _reload(channel)  # another process may have refreshed just before we got the lease
         cached = _cached(channel)
         if cached:
             return cached
         token, expires_at, rotated = _refresh(channel, server)
-        config = dict(fresh.config)
-        config[ACCESS_KEY] = crypto.encrypt(token)
-        config[EXPIRES_KEY] = expires_at
-        if rotated:
-            config["oauth_refresh_token"] = crypto.encrypt(rotated)
-        fresh.config = config
-        fresh.save(update_fields=["config"])
-    channel.config = fresh.config
-    return token
+        with transaction.atomic():
+            fresh = Channel.objects.select_for_update().get(pk=channel.pk)
+            config = dict(fresh.config)
+            config[ACCESS_KEY] = crypto.encrypt(token)
+            config[EXPIRES_KEY] = expires_at
+            if rotated:
+                config["oauth_refresh_token"] = crypto.encrypt(rotated)
+            # An UPDATE: the values are sealed already, and nothing else about the channel
+            # changed (no "channel saved" signal for a token refresh).
+            Channel.objects.filter(pk=channel.pk).update(config=config)
+        channel.config = config
+        return token
+    finally:
+        leases.release(lease, holder)
+
+
+def _reload(channel: Channel) -> None:
+    stored = Channel.objects.filter(pk=channel.pk).values_list("config", flat=True).first()
+    if stored is not None:
+        channel.config = stored
 
 
 def forget(channel: Channel) -> None:
@@ -115,9 +144,8 @@ def forget(channel: Channel) -> None:
         config = dict(fresh.config)
         config.pop(ACCESS_KEY, None)
         config.pop(EXPIRES_KEY, None)
-        fresh.config = config
-        fresh.save(update_fields=["config"])
-    channel.config = fresh.config
+        Channel.objects.filter(pk=channel.pk).update(config=config)
+    channel.config = config
 
 
 def _cached(channel: Channel) -> str:

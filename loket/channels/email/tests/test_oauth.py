@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 import logging
 import os
+import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -311,3 +312,49 @@ def test_a_revoked_grant_stops_fetching_until_an_admin_authorises_again(
     assert result.ok, result.error
     channel.refresh_from_db()
     assert not imap.health(channel).reauthorise
+
+
+def test_processes_needing_a_token_at_once_refresh_it_once(
+    tmp_path: Path, tokens: TokenServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Microsoft rotates refresh tokens and the emulator, strictly, retires the old one at
+    # once: two refreshes with the same token would cost the mailbox its authorisation.
+    from loket.core.tests.processes import loket_argv, loket_env, migrated_data_dir, run_loket
+
+    data_dir = migrated_data_dir(tmp_path / "data")
+    monkeypatch.setenv("MS_REFRESH", tokens.grant(USER, "6731de76-14a6-49ae-97bc-6eba6914391e"))
+    added = run_loket(
+        data_dir,
+        "channel", "add", "email",
+        "--address", "cs@tokobatik.onmicrosoft.com",
+        "--imap-host", "127.0.0.1",
+        "--imap-user", "cs@tokobatik.onmicrosoft.com",
+        "--imap-auth", "oauth2",
+        "--oauth-provider", "custom",
+        "--oauth-client-id", "6731de76-14a6-49ae-97bc-6eba6914391e",
+        "--oauth-endpoint", tokens.url + "/{tenant}/oauth2/v2.0/token",
+        "--oauth-refresh-token-env", "MS_REFRESH",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    script = (
+        "from loket.channels.email import oauth; from loket.channels.models import Channel; "
+        "print('TOKEN', oauth.bearer(Channel.objects.get(), 'imap'))"
+    )
+    children = [
+        subprocess.Popen(
+            loket_argv("shell", "-c", script),
+            env=loket_env(data_dir),
+            cwd=data_dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(4)
+    ]
+    outputs = [child.communicate(timeout=120)[0].decode() for child in children]
+    assert [child.returncode for child in children] == [0, 0, 0, 0], outputs
+    tokens_seen = {
+        line.split()[1] for out in outputs for line in out.splitlines() if "TOKEN" in line
+    }
+    assert len(tokens_seen) == 1
+    assert tokens.introspect(tokens_seen.pop())["active"]
+    assert len(tokens.requests) == 1
