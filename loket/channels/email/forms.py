@@ -182,6 +182,77 @@ class EmailChannelForm(ChannelForm):
 
     field_order = ["email_address", "name", "team"]
 
+    # How the settings page groups the fields; OAuth2 folds away unless it is in use.
+    SECTIONS: ClassVar[list[tuple[str, Any, tuple[str, ...]]]] = [
+        ("mailbox", _("Mailbox"), ("email_address", "name", "team", "aliases")),
+        (
+            "imap",
+            _("Receiving (IMAP)"),
+            (
+                "imap_host",
+                "imap_port",
+                "imap_security",
+                "imap_user",
+                "imap_auth",
+                "imap_password",
+                "imap_folder",
+                "imap_after",
+                "imap_move_to",
+            ),
+        ),
+        (
+            "smtp",
+            _("Sending (SMTP)"),
+            (
+                "smtp_host",
+                "smtp_port",
+                "smtp_security",
+                "smtp_user",
+                "smtp_auth",
+                "smtp_password",
+                "smtp_max_mb",
+            ),
+        ),
+        (
+            "oauth",
+            _("OAuth2 login (Gmail, Microsoft 365)"),
+            (
+                "oauth_provider",
+                "oauth_client_id",
+                "oauth_client_secret",
+                "oauth_refresh_token",
+                "oauth_tenant",
+                "oauth_endpoint",
+            ),
+        ),
+    ]
+
+    def sections(self) -> list[dict[str, Any]]:
+        """The fields in groups for the settings page (every field in exactly one)."""
+        uses_oauth = any(
+            (
+                self.data.get(f"{server}_auth")
+                if self.is_bound
+                else self.initial.get(f"{server}_auth")
+            )
+            == "oauth2"
+            for server in ("imap", "smtp")
+        )
+        groups = []
+        for key, title, names in self.SECTIONS:
+            fields = [self[name] for name in names]
+            has_errors = any(field.errors for field in fields)
+            groups.append(
+                {
+                    "id": key,
+                    "title": title,
+                    "fields": fields,
+                    "folds": key == "oauth",
+                    "open": key != "oauth" or uses_oauth or has_errors,
+                }
+            )
+        return groups
+
     def initial_from(self, channel: Any) -> dict[str, Any]:
         initial = super().initial_from(channel)
         initial["email_address"] = channel.address

@@ -128,3 +128,14 @@ def test_only_admins_reach_the_email_health(shop: Shop, who: str) -> None:
         assert response.status_code == 403
         assert b"data-email-health" not in response.content
         assert b'data-health="' not in response.content
+
+
+def test_the_email_settings_come_in_sections(shop: Shop) -> None:
+    client = signed_in(shop.sari)
+    page = client.get(reverse("web:manage:add_channel", args=["email"])).content.decode()
+    for section in ("mailbox", "imap", "smtp"):
+        assert f'<section class="form-section" data-form-section="{section}">' in page
+    assert '<details class="form-section" data-form-section="oauth">' in page  # folded
+    assert 'name="oauth_refresh_token"' in page
+    page = client.get(reverse("web:manage:add_channel", args=["whatsapp"])).content.decode()
+    assert "data-form-section" not in page

@@ -218,3 +218,19 @@ def test_the_smtp_size_limit_is_kept(shop: Shop) -> None:
     assert channel.config["smtp_max_bytes"] == 35 * 1024 * 1024
     assert channel.team == shop.sales
     assert EmailChannelForm(channel=channel).initial["smtp_max_mb"] == 35
+
+
+@pytest.mark.django_db
+def test_the_settings_page_groups_every_field_once_and_folds_oauth_away_unless_used() -> None:
+    form = EmailChannelForm()
+    grouped = [field.name for section in form.sections() for field in section["fields"]]
+    assert sorted(grouped) == sorted(form.fields)
+    assert len(grouped) == len(set(grouped))
+    oauth = {s["id"]: s for s in form.sections()}["oauth"]
+    assert oauth["folds"]
+    assert not oauth["open"]
+
+    assert {s["id"]: s for s in EmailChannelForm(oauth_data()).sections()}["oauth"]["open"]
+    broken = EmailChannelForm(data(oauth_endpoint="bukan url"))
+    assert not broken.is_valid()
+    assert {s["id"]: s for s in broken.sections()}["oauth"]["open"]  # its error is seen
