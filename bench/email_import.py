@@ -263,7 +263,8 @@ class Generator:
 
     def _customers(self) -> list[Customer]:
         rng = self.rng
-        out, seen = [], set()
+        out: list[Customer] = []
+        seen: set[str] = set()
         domains, weights = zip(*DOMAINS, strict=True)
         while len(out) < CUSTOMERS:
             latin1 = len(out) % 25 == 7  # 12 customers with a Latin-1 name and client
@@ -592,7 +593,7 @@ class Loket:
             import psycopg
 
             with psycopg.connect(self.postgres_url or "") as conn:
-                return list(conn.execute(sql.replace("?", "%s"), params).fetchall())  # type: ignore[arg-type]
+                return list(conn.execute(sql.replace("?", "%s"), params).fetchall())
         uri = f"file:{self.data_dir / 'loket.sqlite3'}?mode=ro"
         with sqlite3.connect(uri, uri=True) as db:
             return list(db.execute(sql, params).fetchall())
