@@ -231,10 +231,14 @@ def _same_subject(contact: Contact, channel: Channel, item: InboundMessage) -> l
     wanted = subjects.clean(item.subject)
     if not wanted:
         return []
+    # Ids and subjects only (this runs for every new mail); the one match is loaded whole.
     recent = Ticket.objects.filter(
         contact=contact, channel=channel, status__in=[*ACTIVE, Status.SOLVED]
-    ).order_by("-last_activity_at")[:20]
-    return [t for t in recent if subjects.clean(t.subject) == wanted][:1]
+    ).order_by("-last_activity_at")[:50]
+    for pk, subject in recent.values_list("pk", "subject"):
+        if subjects.clean(subject) == wanted:
+            return [Ticket.objects.get(pk=pk)]
+    return []
 
 
 def _latest(contact: Contact, channel: Channel) -> tuple[Ticket | None, Ticket | None]:

@@ -116,7 +116,7 @@ def items(channel: Channel, raw: bytes) -> list[Item]:
                 },
             )
         ]
-    return [parse_mail(raw)]
+    return [parse_mail(raw, headers)]
 
 
 def _bounce_item(found: noise.Bounce) -> Item:
@@ -169,7 +169,9 @@ def _sender_warnings(msg: Message, name: str, address: str, problems: list[str])
     return warnings
 
 
-def parse_mail(raw: bytes) -> InboundMessage:
+def parse_mail(raw: bytes, headers: Message | None = None) -> InboundMessage:
+    """The message a customer's mail is; ``headers`` (``noise.header_block(raw)``), when the
+    caller has them, spare a second read of the header block."""
     try:
         parsed = parse.parse(raw)
     except Exception as exc:  # parse falls back on its own; this is a last resort
@@ -193,9 +195,12 @@ def parse_mail(raw: bytes) -> InboundMessage:
     if sent_at is not None and sent_at.tzinfo is None:
         sent_at = None
     warnings = _sender_warnings(msg, name, address, problems)
-    automated = noise.auto_reply(msg)
+    # The automation checks read raw header values: on the cheap header block, not on the
+    # parsed message (whose every header read is parsed again by the default policy).
+    block = headers if headers is not None else noise.header_block(raw)
+    automated = noise.auto_reply(block)
     out_of_office = bool(automated) and (
-        noise.out_of_office(msg) or bool(_OUT_OF_OFFICE_SUBJECT.search(subject))
+        noise.out_of_office(block) or bool(_OUT_OF_OFFICE_SUBJECT.search(subject))
     )
     in_reply_to = message_ids(parse.header(msg, "In-Reply-To", problems))
     references = message_ids(parse.header(msg, "References", problems))
