@@ -21,6 +21,8 @@ idempotent on (channel, Message-ID).
   it ran, the last one that got through, the last error and when, how many mails it stored,
   and whether a watcher uses IDLE or polls.
 - One fetch per mailbox at a time: a database lease (``FetchLock``).
+- A mail whose content cannot be fetched three times in a row is left in the mailbox, untouched,
+  and named in the health; the mails after it come in (email-lessons §11.6).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ log = logging.getLogger(__name__)
 
 TIMEOUT = 45  # seconds, for every step (email-lessons §11.7)
 MAX_PER_RUN = 200  # mails stored per fetch; the rest come with the next one
+GIVE_UP_AFTER = 3  # fetches failing on the same mail's content before it is left behind
+GIVEN_UP_KEPT = 20  # of those, the latest ones shown in the channel's health
 STATE_KEY = "imap_state"
 
 
@@ -73,6 +77,8 @@ class FetchResult:
     more: bool = False  # the per-run cap was reached
     busy: bool = False  # another fetch of this mailbox was running: nothing done
     reauthorise: bool = False  # the OAuth2 grant is gone: an admin must authorise again
+    given_up: list[int] = field(default_factory=list)  # UIDs left behind (see _give_up)
+    fetching: int = 0  # the UID whose content was being fetched when the fetch failed
     error: str = ""
 
     @property
@@ -212,7 +218,9 @@ def _fetch(
         first = "uidvalidity" not in state
         result.uidvalidity_changed = not first
         mode = "unseen" if first else "rescan"
-        _save_state(channel, folder=folder, uidvalidity=uidvalidity, last_uid=0, mode=mode)
+        _save_state(
+            channel, folder=folder, uidvalidity=uidvalidity, last_uid=0, mode=mode, trying={}
+        )
     mode = str(state.get("mode") or "") if known else mode
 
     criteria = "UNSEEN" if mode == "unseen" else f"UID {last_uid + 1}:*"
@@ -224,8 +232,16 @@ def _fetch(
     if len(uids) > limit:
         uids, result.more = uids[:limit], True
     capabilities = set(imap.capabilities)
+    trying = (state.get("trying") or {}) if known else {}  # UIDs of another UIDVALIDITY
     for uid in uids:
+        if trying.get("uid") == uid and int(trying.get("count") or 0) >= GIVE_UP_AFTER:
+            _give_up(channel, result, uid, str(trying.get("error") or ""))
+            last_uid = uid
+            _save_state(channel, folder=folder, uidvalidity=uidvalidity, last_uid=uid)
+            continue
+        result.fetching = uid
         raw = _body(imap, uid)
+        result.fetching = 0
         message_id = _message_id(raw)
         if mode == "rescan" and message_id and _already_have(channel, message_id):
             result.skipped += 1
@@ -319,12 +335,18 @@ def _save_state(channel: Channel, **state: Any) -> None:
 
 
 def _record_error(channel: Channel, result: FetchResult) -> None:
-    """The failed fetch, on the channel (its error column) and in the health state."""
+    """The failed fetch, on the channel (its error column) and in the health state; and when
+    it failed on one mail's content, one more try counted against that mail."""
     now = clock.now()
     text = (_("IMAP: %(error)s") % {"error": result.error})[:2000]
     Channel.objects.filter(pk=channel.pk).update(last_error=text, last_error_at=now)
     channel.last_error = text
     channel.last_error_at = now
+    extra: dict[str, Any] = {}
+    if result.fetching:
+        trying = (channel.config.get(STATE_KEY) or {}).get("trying") or {}
+        count = int(trying.get("count") or 0) + 1 if trying.get("uid") == result.fetching else 1
+        extra["trying"] = {"uid": result.fetching, "count": count, "error": result.error[:500]}
     _save_state(
         channel,
         error=text,
@@ -332,7 +354,26 @@ def _record_error(channel: Channel, result: FetchResult) -> None:
         fetched_at=now.isoformat(),
         fetched=len(result.stored),
         reauthorise=result.reauthorise,
+        **extra,
     )
+
+
+def _give_up(channel: Channel, result: FetchResult, uid: int, error: str) -> None:
+    """A mail whose content failed to come ``GIVE_UP_AFTER`` times is left where it is
+    (untouched, so a person can look at it in the mailbox) and the mail after it is fetched:
+    one broken mail must not stop all the others (email-lessons §11.6)."""
+    log.warning(
+        "IMAP channel %s: mail UID %s left behind after %s tries: %s",
+        channel.pk,
+        uid,
+        GIVE_UP_AFTER,
+        error,
+    )
+    result.given_up.append(uid)
+    state = channel.config.get(STATE_KEY) or {}
+    entry = {"uid": uid, "error": error[:500], "at": clock.now().isoformat()}
+    given_up = [*(state.get("given_up") or []), entry][-GIVEN_UP_KEPT:]
+    _save_state(channel, given_up=given_up, trying={})
 
 
 def _record_success(channel: Channel, result: FetchResult) -> None:
@@ -362,6 +403,13 @@ def record_watch(channel: Channel, mode: str) -> None:
 
 
 @dataclass(frozen=True)
+class GivenUp:
+    uid: int
+    error: str
+    at: datetime | None
+
+
+@dataclass(frozen=True)
 class Health:
     """What the admin sees about a mailbox's fetching (from ``imap_state``)."""
 
@@ -375,6 +423,7 @@ class Health:
     last_uid: int = 0
     watch: str = ""  # "idle", "polling" or "" (no watcher has run yet)
     reauthorise: bool = False  # the OAuth2 grant is gone: fetching waits for a new one
+    given_up: tuple[GivenUp, ...] = ()  # mails left in the mailbox, the latest last
 
     @property
     def failing(self) -> bool:
@@ -385,10 +434,7 @@ def health(channel: Channel) -> Health:
     state = channel.config.get(STATE_KEY) or {}
 
     def moment(key: str) -> datetime | None:
-        try:
-            return datetime.fromisoformat(str(state[key])) if state.get(key) else None
-        except ValueError:
-            return None
+        return _moment(state, key)
 
     def number(key: str) -> int:
         try:
@@ -407,7 +453,19 @@ def health(channel: Channel) -> Health:
         last_uid=number("last_uid"),
         watch=str(state.get("watch") or ""),
         reauthorise=bool(state.get("reauthorise")) and bool(state.get("error")),
+        given_up=tuple(
+            GivenUp(int(entry.get("uid") or 0), str(entry.get("error") or ""), _moment(entry, "at"))
+            for entry in state.get("given_up") or []
+            if isinstance(entry, dict)
+        ),
     )
+
+
+def _moment(values: dict[str, Any], key: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(values[key])) if values.get(key) else None
+    except ValueError:
+        return None
 
 
 def _describe(exc: BaseException) -> str:

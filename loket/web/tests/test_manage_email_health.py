@@ -139,3 +139,20 @@ def test_the_email_settings_come_in_sections(shop: Shop) -> None:
     assert 'name="oauth_refresh_token"' in page
     page = client.get(reverse("web:manage:add_channel", args=["whatsapp"])).content.decode()
     assert "data-form-section" not in page
+
+
+def test_a_mail_left_in_the_mailbox_is_named(shop: Shop, dovecot: Dovecot) -> None:
+    channel = connect(shop.email, dovecot)
+    assert imap.fetch_once(channel).ok
+    broken = dovecot.append(mail("rusak@contoh.co.id"))
+    [path] = (dovecot.base / "mail" / dovecot.user / "new").glob("*")
+    path.chmod(0)  # Dovecot cannot serve it
+    for _attempt in range(imap.GIVE_UP_AFTER + 1):
+        imap.fetch_once(Channel.objects.get(pk=channel.pk))
+
+    page = settings_page(shop)
+    given_up = page.split('data-health="given-up"', 1)[1].split("</dd>", 1)[0]
+    assert "1 mail could not be fetched and was left in the mailbox" in given_up
+    assert f"UID {broken}" in given_up
+    assert "Internal error" in given_up
+    assert "1 mail left in the mailbox" in email_row(shop)

@@ -319,3 +319,39 @@ def test_starttls_and_tls_never_fall_back_to_plain_text(shop: Shop, dovecot: Dov
 def login_attempts(dovecot: Dovecot) -> int:
     log = (dovecot.base / "dovecot.log").read_text(errors="replace")
     return sum("Login: user=<" in line or "auth failed" in line for line in log.splitlines())
+
+
+def test_a_mail_the_server_cannot_serve_is_left_behind_after_three_tries(
+    shop: Shop, dovecot: Dovecot
+) -> None:
+    # Dovecot cannot read this mail's file: every FETCH of it ends the connection.
+    channel = connect(shop.email, dovecot)
+    assert imap.fetch_once(channel).ok
+    broken = dovecot.append(mail("rusak@contoh.co.id"))
+    [path] = (dovecot.base / "mail" / dovecot.user / "new").glob("*")
+    path.chmod(0)
+    dovecot.append(mail("sesudah@contoh.co.id"))
+
+    for _attempt in range(imap.GIVE_UP_AFTER):
+        result = imap.fetch_once(channel)
+        assert not result.ok
+        assert result.stored == []
+    result = imap.fetch_once(channel)
+    assert result.ok, result.error
+    assert result.given_up == [broken]
+    assert Delivery.objects.get(pk=result.stored[0]).headers["message_id"] == (
+        "sesudah@contoh.co.id"
+    )
+    channel.refresh_from_db()
+    [given_up] = imap.health(channel).given_up
+    assert given_up.uid == broken
+    assert "Internal error" in given_up.error
+    # Left untouched in the mailbox for a person to look at; not tried again.
+    [path] = [
+        p
+        for p in (dovecot.base / "mail" / dovecot.user).glob("*/*")
+        if "S=" in p.name and p.stat().st_mode & 0o777 == 0
+    ]
+    path.chmod(0o600)
+    assert "\\Seen" not in dovecot.flags(broken)
+    assert imap.fetch_once(channel).stored == []
