@@ -36,10 +36,14 @@ def test_the_smtp_listener_runs_where_loket_smtp_listen_says(
 ) -> None:
     programs = names_and_argv(monkeypatch, "192.0.2.10:25")
     assert programs["smtp"][-5:] == ["serve", "--host", "192.0.2.10", "--port", "25"]
-    assert smtp_listen(":2525") == ("127.0.0.1", 2525)
-    assert smtp_listen("[::1]:2525") == ("::1", 2525)
+    assert "--lmtp" not in programs["smtp"]
+    programs = names_and_argv(monkeypatch, "lmtp://127.0.0.1:2424")
+    assert programs["smtp"][-6:] == ["serve", "--host", "127.0.0.1", "--port", "2424", "--lmtp"]
+    assert smtp_listen(":2525") == ("127.0.0.1", 2525, False)
+    assert smtp_listen("[::1]:2525") == ("::1", 2525, False)
+    assert smtp_listen("smtp://[::1]:25") == ("::1", 25, False)
     assert smtp_listen("") is None
-    for wrong in ("2525x", "mail.toko.id", "127.0.0.1:99999"):
+    for wrong in ("2525x", "mail.toko.id", "127.0.0.1:99999", "http://127.0.0.1:80"):
         with pytest.raises(CommandError, match="LOKET_SMTP_LISTEN"):
             smtp_listen(wrong)
 

@@ -4,7 +4,8 @@ Migrates the database, loads the demo into an empty database with ``--demo``, th
 processes running: the web server (``loket web``), the task worker (``loket db_worker``), the
 scheduler (``loket scheduler``) and the mailbox watcher (``loket email_fetch --watch``, IMAP
 IDLE with polling for every email channel with an IMAP server; idle when there is none).
-With ``LOKET_SMTP_LISTEN=host:port``, the inbound SMTP listener (``loket email serve``) too.
+With ``LOKET_SMTP_LISTEN=host:port`` (or ``lmtp://host:port``), the inbound SMTP (or LMTP)
+listener (``loket email serve``) too.
 With ``--demo``, the WhatsApp emulator (``loket whatsapp-emulator``) that the demo's WhatsApp
 channel talks to, with its customer phone page. Ctrl-C or SIGTERM stops them all.
 """
@@ -96,34 +97,38 @@ def database_label() -> str:
     return f"{connection.display_name} {db.get('NAME')} on {db.get('HOST') or 'localhost'}"
 
 
-def smtp_listen(value: str) -> tuple[str, int] | None:
-    """LOKET_SMTP_LISTEN ("host:port", ":port", "[::1]:port") as (host, port); None when unset.
+def smtp_listen(value: str) -> tuple[str, int, bool] | None:
+    """LOKET_SMTP_LISTEN ("host:port", ":port", "[::1]:port", "lmtp://host:port") as
+    (host, port, lmtp); None when unset.
 
     Raises ``CommandError`` with the reason when the value makes no sense.
     """
     value = value.strip()
     if not value:
         return None
-    host, _sep, port = value.rpartition(":")
+    scheme, sep, rest = value.partition("://")
+    lmtp = sep != "" and scheme.lower() == "lmtp"
+    if sep and scheme.lower() not in ("smtp", "lmtp"):
+        rest = ""  # an unknown scheme: refused below
+    host, _sep, port = (rest if sep else value).rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise CommandError(
             f"LOKET_SMTP_LISTEN={value!r}: give host:port for the inbound mail listener, "
-            "e.g. 127.0.0.1:2525."
+            "e.g. 127.0.0.1:2525 (or lmtp://127.0.0.1:2424 for LMTP)."
         )
-    return host, int(port)
+    return host, int(port), lmtp
 
 
 def email_programs(loket: list[str]) -> list[Program]:
     """The mailbox watcher (always: it waits quietly while no email channel has an IMAP
-    server) and, with LOKET_SMTP_LISTEN set, the inbound SMTP listener."""
+    server) and, with LOKET_SMTP_LISTEN set, the inbound SMTP (or LMTP) listener."""
     programs = [Program("email", [*loket, "email_fetch", "--watch"])]
     listen = smtp_listen(os.environ.get("LOKET_SMTP_LISTEN", ""))
     if listen is not None:
-        host, port = listen
-        programs.append(
-            Program("smtp", [*loket, "email", "serve", "--host", host, "--port", str(port)])
-        )
+        host, port, lmtp = listen
+        argv = [*loket, "email", "serve", "--host", host, "--port", str(port)]
+        programs.append(Program("smtp", [*argv, "--lmtp"] if lmtp else argv))
     return programs
 
 
