@@ -96,18 +96,8 @@ class Command(BaseCommand):
             said_none = False
             while not stop.is_set():
                 wanted = self._watched(channel)
-                for pk in set(watchers) - wanted:  # disabled, removed, or IMAP turned off
-                    watchers.pop(pk).halt.set()
-                for pk in wanted:
-                    if pk not in watchers or not watchers[pk].is_alive():
-                        watchers[pk] = Watcher(self, pk, interval)
-                        watchers[pk].start()
-                if not wanted and not said_none:
-                    self._say(
-                        self.stdout,
-                        "No enabled email channel has an IMAP server; waiting for one.",
-                    )
-                said_none = not wanted
+                if wanted is not None:  # None: the database did not answer; keep what runs
+                    said_none = self._reconcile(watchers, wanted, interval, said_none)
                 stop.wait(min(interval, RESCAN))
         finally:
             for watcher in watchers.values():
@@ -147,15 +137,30 @@ class Command(BaseCommand):
             self._say(self.stdout, line)
         return result
 
-    def _watched(self, wanted: str | None) -> set[int]:
+    def _reconcile(
+        self, watchers: dict[int, Watcher], wanted: set[int], interval: float, said_none: bool
+    ) -> bool:
+        """One watcher per wanted mailbox; returns whether "none" has been said."""
+        for pk in set(watchers) - wanted:  # disabled, removed, or IMAP turned off
+            watchers.pop(pk).halt.set()
+        for pk in wanted:
+            if pk not in watchers or not watchers[pk].is_alive():
+                watchers[pk] = Watcher(self, pk, interval)
+                watchers[pk].start()
+        if not wanted and not said_none:
+            self._say(self.stdout, "No enabled email channel has an IMAP server; waiting for one.")
+        return not wanted
+
+    def _watched(self, wanted: str | None) -> set[int] | None:
         try:
             if wanted:
                 channel = find_channel(wanted)
                 return {channel.pk} if channel.enabled and has_imap(channel) else set()
             return {channel.pk for channel in imap_channels()}
-        except DatabaseError as exc:  # the database is away for a moment: keep what runs
+        except DatabaseError as exc:
             self._say(self.stderr, f"Database error, retrying: {exc}")
-            return set()
+            connections.close_all()
+            return None
 
     def _channels(self, wanted: str | None) -> list[Channel]:
         if wanted:
