@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from email.message import Message
 
 import nh3
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 from loket.channels.items import InboundAttachment
 
@@ -281,7 +283,8 @@ def _leaf(msg: Message, ctype: str, out: ParsedMail) -> None:
                 name=name or "attachment",
                 content_type=ctype,
                 data=None,
-                note=f"too large ({len(data)} bytes)",
+                note=_("File too large (%(size)s; the limit is %(limit)s); not stored.")
+                % {"size": filesizeformat(len(data)), "limit": filesizeformat(MAX_PART_BYTES)},
             )
         )
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils import translation
+
 from loket.channels.email import parse
 from loket.channels.email.inbound import parse_mail
 
@@ -82,12 +84,13 @@ def test_an_oversized_part_is_kept_as_a_note_not_in_memory(monkeypatch: object) 
     old = parse.MAX_PART_BYTES
     parse.MAX_PART_BYTES = 1000
     try:
-        [big] = parse.parse(raw).attachments
+        with translation.override("en"):
+            [big] = parse.parse(raw).attachments
     finally:
         parse.MAX_PART_BYTES = old
     assert big.data is None
     assert big.name == "big.zip"
-    assert big.note.startswith("too large")
+    assert big.note == "File too large (2.0\xa0KB; the limit is 1000\xa0bytes); not stored."
 
 
 def test_gmail_image_placeholders_become_inline_images_in_an_html_body() -> None:
