@@ -242,6 +242,7 @@ def _apply(delivery: Delivery, parsed: list[Item] | Exception) -> Delivery:
         unknown_statuses = 0
         for item in items:
             if isinstance(item, InboundMessage):
+                item.meta.setdefault("delivery_id", delivery_id)  # the raw original, kept
                 tickets.receive(channel, item)
             elif isinstance(item, StatusUpdate):
                 if not tickets.apply_status(channel, item):

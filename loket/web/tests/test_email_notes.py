@@ -71,3 +71,33 @@ def test_a_plain_mail_and_a_whatsapp_message_carry_no_notes(shop: Shop) -> None:
     chatted = writes(shop.whatsapp, DEWI, "Halo kak").ticket
     assert 'class="mail-note"' not in _page(shop, mailed)
     assert 'class="mail-note"' not in _page(shop, chatted)
+
+
+def test_the_original_mail_downloads_byte_for_byte_for_those_who_may_see_it(shop: Shop) -> None:
+    ticket = _arrives(shop, Message_ID="<asli.1@contoh.co.id>")
+    message = ticket.messages.get()
+    url = reverse("web:tickets:original", args=[message.pk])
+    assert url in _page(shop, ticket)  # the email channel's team is shipping: Wati's
+
+    wati, budi, nobody = Client(), Client(), Client()
+    wati.force_login(shop.wati)
+    budi.force_login(shop.budi)
+    response = wati.get(url)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "message/rfc822"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="loket-{ticket.number}-{message.pk}.eml"'
+    )
+    raw = response.content
+    assert b"Message-ID: <asli.1@contoh.co.id>" in raw
+    assert raw == bytes(shop.email.deliveries.get().body)
+    assert budi.get(url).status_code == 404  # sales cannot see shipping's ticket
+    assert nobody.get(url).status_code == 302  # to the sign-in page
+
+
+def test_a_whatsapp_message_has_no_original_mail(shop: Shop) -> None:
+    message = writes(shop.whatsapp, DEWI, "Halo kak")
+    client = Client()
+    client.force_login(shop.sari)
+    assert client.get(reverse("web:tickets:original", args=[message.pk])).status_code == 404

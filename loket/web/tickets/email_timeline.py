@@ -36,6 +36,11 @@ def is_inbound_email(message: Message, ticket: Ticket) -> bool:
     return ticket.channel.kind == ChannelKind.EMAIL or "message_id" in message.meta
 
 
+def has_original(message: Message, ticket: Ticket) -> bool:
+    """The raw mail this inbound email was read from is kept (and can be downloaded)."""
+    return is_inbound_email(message, ticket) and isinstance(message.meta.get("delivery_id"), int)
+
+
 def notes(message: Message, ticket: Ticket) -> list[str]:
     """What the agent should know about how an inbound mail arrived (email lessons §7, §14):
     sent by a machine, an absence notice, signs of a forged sender, fallbacks in reading it."""

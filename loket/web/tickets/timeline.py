@@ -67,6 +67,8 @@ class Entry:
     email: email_timeline.EmailView | None = None
     # How an inbound email arrived: automatic, a forged-looking sender, damaged parts.
     mail_notes: list[str] = field(default_factory=list)
+    # The raw mail it was read from is kept: offer it as a download.
+    mail_original: bool = False
 
 
 def _names(events: list[Event], agents: dict[int, User], teams: dict[int, Team]) -> set[int]:
@@ -152,6 +154,7 @@ def build(ticket: Ticket, agents: dict[int, User], teams: dict[int, Team]) -> li
             and m.failure_code in WINDOW_CODES,
             email=email_timeline.view(m, ticket),
             mail_notes=email_timeline.notes(m, ticket),
+            mail_original=email_timeline.has_original(m, ticket),
         )
         for m in messages
         if m.pk not in folded.hidden or m.pk in folded.lines

@@ -14,12 +14,13 @@ from django.views.decorators.http import require_GET
 
 from loket.accounts.models import Team, User
 from loket.accounts.permissions import can_assign, can_reassign, can_view
+from loket.channels.models import ChannelKind, Delivery
 from loket.contacts import selectors as contacts
 from loket.contacts.models import Identity
 from loket.core import clock
 from loket.notifications import services as notifications
 from loket.tickets import selectors
-from loket.tickets.models import Attachment, Direction, Priority, Status, Ticket
+from loket.tickets.models import Attachment, Direction, Message, Priority, Status, Ticket
 from loket.tickets.status import TRANSITIONS
 from loket.web.tickets import timeline, wa_compose, wa_timeline
 from loket.web.tickets.forms import ComposerForm
@@ -172,6 +173,32 @@ def side_fragment(request: HttpRequest, number: int) -> HttpResponse:
     agents = list(User.objects.filter(is_active=True).order_by("name", "pk"))
     teams = list(Team.objects.order_by("name"))
     return render(request, "web/tickets/side_live.html", side_context(user, ticket, agents, teams))
+
+
+@login_required
+@require_GET
+def original(request: HttpRequest, pk: int) -> HttpResponse:
+    """The raw mail an inbound email message was read from, byte for byte, as a download
+    (.eml), if the agent may see its ticket (404 otherwise): the whole original, headers
+    included, one click from the trimmed view (email lessons §5.1, §14)."""
+    user = agent_of(request)
+    message = Message.objects.select_related("ticket").filter(pk=pk).first()
+    if message is None or not can_view(user, message.ticket):
+        raise Http404
+    delivery_id = message.meta.get("delivery_id")
+    delivery = (
+        Delivery.objects.filter(pk=delivery_id, channel_id=message.channel_id).first()
+        if isinstance(delivery_id, int) and message.channel_id is not None
+        else None
+    )
+    if delivery is None or delivery.channel.kind != ChannelKind.EMAIL:
+        raise Http404
+    response = HttpResponse(bytes(delivery.body), content_type="message/rfc822")
+    name = f"loket-{message.ticket.number}-{message.pk}.eml"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @login_required
