@@ -114,7 +114,7 @@ def test_with_no_mailbox_it_waits_quietly_and_picks_one_up_when_added(
     watching.wait_for_line("No enabled email channel has an IMAP server; waiting for one.")
     channel = add_mailbox(data_dir, dovecot, "cs@batiksari.id")
     watching.wait_for(lambda: message_ids(data_dir) == ["nanti@contoh.co.id"], "the mail")
-    assert health(data_dir, channel)["ok_at"]
+    watching.wait_for(lambda: bool(health(data_dir, channel).get("ok_at")), "the fetch's end")
 
     # Turned off: no longer watched (it says so once it has none again), and turned on again.
     query(data_dir, "UPDATE channels_channel SET enabled = 0 WHERE id = ?", channel)
