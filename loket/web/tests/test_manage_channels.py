@@ -129,6 +129,18 @@ def test_an_email_channel_is_added_through_its_form(shop: Shop) -> None:
         "smtp_security": "starttls",
         "smtp_user": "info@batiksari.id",
         "smtp_password": SMTP_PASSWORD,
+        # Left at their defaults:
+        "aliases": [],
+        "imap_auth": "password",
+        "imap_folder": "INBOX",
+        "imap_after": "flag",
+        "imap_move_to": "",
+        "smtp_auth": "password",
+        "smtp_max_bytes": 25 * 1024 * 1024,
+        "oauth_provider": "google",
+        "oauth_client_id": "",
+        "oauth_tenant": "common",
+        "oauth_endpoint": "https://oauth2.googleapis.com/token",
     }
     event = Event.objects.get(kind="channel.created", subject_id=channel.pk)
     assert event.actor_id == shop.sari.pk
