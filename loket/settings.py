@@ -172,6 +172,9 @@ LOKET_DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
 # still the ticket's; otherwise it opens a new ticket that follows the old one (email lessons
 # §6.5: a reply to an old mail to start a new topic).
 LOKET_EMAIL_REFERENCES_NEED_SUBJECT = env_bool("EMAIL_REFERENCES_NEED_SUBJECT", default=True)
+# A mail in an IMAP folder larger than this is taken in by its headers only, with a note on
+# the ticket; the whole mail stays on the server (email lessons §9: decide from the size).
+LOKET_EMAIL_MAX_BYTES = env_int("EMAIL_MAX_MB", 50, minimum=1) * 1024 * 1024
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

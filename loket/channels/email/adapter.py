@@ -10,7 +10,7 @@ from loket.tickets.models import Message
 
 class EmailAdapter:
     def parse(self, channel: Channel, delivery: Delivery) -> list[Item]:
-        return inbound.items(channel, bytes(delivery.body))
+        return inbound.items(channel, bytes(delivery.body), delivery.headers or {})
 
     def send(self, channel: Channel, message: Message) -> SendResult:
         return transport.send(channel, message)

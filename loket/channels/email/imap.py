@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -240,15 +241,13 @@ def _fetch(
             _save_state(channel, folder=folder, uidvalidity=uidvalidity, last_uid=uid)
             continue
         result.fetching = uid
-        raw = _body(imap, uid)
+        raw, oversized = _body(imap, uid)
         result.fetching = 0
         message_id = _message_id(raw)
         if mode == "rescan" and message_id and _already_have(channel, message_id):
             result.skipped += 1
         else:
-            headers = {"source": "imap", "uid": str(uid), "uidvalidity": str(uidvalidity)}
-            if message_id:
-                headers["message_id"] = message_id
+            headers = _noted(uid, uidvalidity, message_id, oversized, folder)
             result.stored.append(services.store_delivery(channel, raw, headers).pk)
         # Stored (committed) first; only then does the server hear that we have it.
         last_uid = uid
@@ -262,8 +261,45 @@ def _fetch(
         _save_state(channel, folder=folder, uidvalidity=uidvalidity, last_uid=last_uid, mode="")
 
 
-def _body(imap: imaplib.IMAP4, uid: int) -> bytes:
-    typ, data = imap.uid("FETCH", str(uid), "(BODY.PEEK[])")
+def _noted(
+    uid: int, uidvalidity: int, message_id: str, oversized: int, folder: str
+) -> dict[str, str]:
+    """What the delivery keeps about where the mail came from."""
+    headers = {"source": "imap", "uid": str(uid), "uidvalidity": str(uidvalidity)}
+    if message_id:
+        headers["message_id"] = message_id
+    if oversized:
+        headers["oversized"] = str(oversized)
+        headers["folder"] = folder
+    return headers
+
+
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)", re.IGNORECASE)
+
+
+def _size(imap: imaplib.IMAP4, uid: int) -> int:
+    """The mail's size as the server reports it (0 when it does not say)."""
+    typ, data = imap.uid("FETCH", str(uid), "(RFC822.SIZE)")
+    for part in data if typ == "OK" else []:
+        line = part[0] if isinstance(part, tuple) else part
+        found = _SIZE.search(line) if isinstance(line, bytes) else None
+        if found:
+            return int(found.group(1))
+    return 0
+
+
+def _body(imap: imaplib.IMAP4, uid: int) -> tuple[bytes, int]:
+    """The raw mail, and 0; or, for a mail above ``LOKET_EMAIL_MAX_BYTES``, its header block
+    only and its size (lessons §9.1: decided before downloading; the mail stays on the
+    server, and the ticket says so)."""
+    size = _size(imap, uid)
+    if size > settings.LOKET_EMAIL_MAX_BYTES:
+        return _fetched(imap, uid, "BODY.PEEK[HEADER]"), size
+    return _fetched(imap, uid, "BODY.PEEK[]"), 0
+
+
+def _fetched(imap: imaplib.IMAP4, uid: int, what: str) -> bytes:
+    typ, data = imap.uid("FETCH", str(uid), f"({what})")
     if typ != "OK":
         raise ImapError(
             _("Mail UID %(uid)s could not be fetched: %(error)s")

@@ -93,8 +93,12 @@ def is_ours(address: str) -> bool:
 
 
 # --- what a mail is ----------------------------------------------------------------------------
-def items(channel: Channel, raw: bytes) -> list[Item]:
-    """The items one raw mail stands for: a bounce's status, a notice, or a message."""
+def items(channel: Channel, raw: bytes, received: dict[str, Any] | None = None) -> list[Item]:
+    """The items one raw mail stands for: a bounce's status, a notice, or a message.
+
+    ``received`` is what the receiving side noted with the raw bytes (the delivery's headers:
+    an IMAP mail too large to download has ``oversized`` = its size, and only its header
+    block was kept)."""
     headers = noise.header_block(raw)
     if noise.looks_like_bounce(headers):
         found = noise.bounce(raw)
@@ -116,7 +120,14 @@ def items(channel: Channel, raw: bytes) -> list[Item]:
                 },
             )
         ]
-    return [parse_mail(raw, headers)]
+    item = parse_mail(raw, headers)
+    oversized = str((received or {}).get("oversized") or "")
+    if oversized.isdigit():
+        item.meta["oversized"] = {
+            "size": int(oversized),
+            "folder": str((received or {}).get("folder") or "")[:200],
+        }
+    return [item]
 
 
 def _bounce_item(found: noise.Bounce) -> Item:

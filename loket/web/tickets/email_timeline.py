@@ -7,6 +7,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from loket.channels.email.trim import trim_text
@@ -70,6 +72,20 @@ def notes(message: Message, ticket: Ticket) -> list[str]:
         found.append(
             _("The mail asks for replies to %(address)s; Loket answers the sender's own address.")
             % {"address": warnings["reply_to"]}
+        )
+    oversized = meta.get("oversized")
+    if isinstance(oversized, dict):
+        found.append(
+            _(
+                "This mail is %(size)s, more than the %(limit)s Loket takes in: only its "
+                "sender, subject and other headers were read. The whole mail is still in the "
+                "mailbox (%(folder)s)."
+            )
+            % {
+                "size": filesizeformat(int(oversized.get("size") or 0)),
+                "limit": filesizeformat(settings.LOKET_EMAIL_MAX_BYTES),
+                "folder": oversized.get("folder") or "INBOX",
+            }
         )
     if meta.get("parse_problems"):
         found.append(
