@@ -207,13 +207,14 @@ def process_waiting(delivery_id: int) -> str:
         return process(delivery_id).state
 
 
-def process(delivery_id: int) -> Delivery:
+def process(delivery_id: int, channels: dict[int, Channel] | None = None) -> Delivery:
     """Parse one delivery and hand each item to the ticket services.
 
     Safe to run again (replay): ``receive`` is idempotent and statuses only move forward.
-    A delivery that fails keeps its error and stays listed for admins.
+    A delivery that fails keeps its error and stays listed for admins. ``channels`` caches
+    the channel rows for a caller that processes many deliveries.
     """
-    delivery = _load(delivery_id, None)
+    delivery = _load(delivery_id, channels)
     return _apply(delivery, _parse(delivery))
 
 

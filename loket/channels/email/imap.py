@@ -243,7 +243,7 @@ def _fetch(
         result.fetching = uid
         raw, oversized = _body(imap, uid)
         result.fetching = 0
-        message_id = _message_id(raw)
+        message_id = inbound.header_message_id(raw)
         if mode == "rescan" and message_id and _already_have(channel, message_id):
             result.skipped += 1
         else:
@@ -309,15 +309,6 @@ def _fetched(imap: imaplib.IMAP4, uid: int, what: str) -> bytes:
         if isinstance(part, tuple) and len(part) == 2:
             return bytes(part[1])
     raise ImapError(_("Mail UID %(uid)s came back without its content.") % {"uid": uid})
-
-
-def _message_id(raw: bytes) -> str:
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    found = re.search(rb"^message-id:[ \t]*((?:.|\r?\n[ \t])*)", head, re.I | re.M)
-    if not found:
-        return ""
-    ids = inbound.message_ids(found.group(1).decode("ascii", "replace"))
-    return ids[0] if ids else ""
 
 
 def _already_have(channel: Channel, message_id: str) -> bool:

@@ -54,6 +54,17 @@ def message_ids(value: str | None) -> list[str]:
 sanitize_html = parse.sanitize_html
 
 
+def header_message_id(raw: bytes) -> str:
+    """The Message-ID of a raw mail, read off its header block with one pattern (cheap: for
+    deduplication and logs, before or without parsing), or ``""``."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    found = re.search(rb"^message-id:[ \t]*((?:.|\r?\n[ \t])*)", head, re.I | re.M)
+    if not found:
+        return ""
+    ids = message_ids(found.group(1).decode("ascii", "replace"))
+    return ids[0] if ids else ""
+
+
 # --- our own addresses ------------------------------------------------------------------------
 _OURS_TTL = 30.0  # seconds: a new alias is honoured within half a minute, without a query per mail
 _ours: dict[str, Any] = {"at": 0.0, "addresses": frozenset()}
