@@ -30,15 +30,24 @@ _LIST_TAG = re.compile(r"^\s*\[[^\[\]#]{1,40}\]\s*")
 _SPACES = re.compile(r"\s+")
 
 
-def clean(subject: str) -> str:
-    """The subject without prefixes, our token and extra spacing, case-folded."""
-    text = TOKEN.sub(" ", subject or "")
+def strip(subject: str, *, list_tags: bool = False) -> str:
+    """The subject without reply and forward prefixes, our "[#N]" tokens and extra spacing;
+    case and other systems' tokens ("[Ticket#123]") kept. ``list_tags`` also drops
+    mailing-list tags ("[Toko] ") met between the prefixes."""
+    text = _SPACES.sub(" ", TOKEN.sub(" ", subject or "")).strip()
     for _ in range(20):  # "Re: AW: Fwd: [list] Re:" peels off one layer at a time
-        stripped = _LIST_TAG.sub("", _PREFIX.sub("", text, count=1), count=1)
+        stripped = _PREFIX.sub("", text, count=1)
+        if list_tags:
+            stripped = _LIST_TAG.sub("", stripped, count=1)
         if stripped == text:
             break
         text = stripped
-    return _SPACES.sub(" ", text).strip().casefold()
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean(subject: str) -> str:
+    """The subject as threading compares it: stripped, list tags too, case-folded."""
+    return strip(subject, list_tags=True).casefold()
 
 
 def ticket_number(subject: str) -> int | None:

@@ -42,6 +42,7 @@ from loket.channels.email.inbound import LOOP_MARKER
 from loket.channels.items import DeliveryError, SendResult
 from loket.channels.models import Channel
 from loket.core import clock, crypto, site
+from loket.tickets import subjects
 from loket.tickets.models import Direction, Message
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024  # the usual limit of Gmail, Microsoft 365 and most ISPs
@@ -84,33 +85,14 @@ WIRE_POLICY_UTF8 = email_policy.SMTPUTF8.clone(header_factory=_REGISTRY)
 
 
 # --- the subject ---------------------------------------------------------------------------------
-# Reply and forward prefixes (Re, Fwd, Fw, AW, WG, SV, VS, Odp, Antw, RIF, TR, Enc, RES, RV,
-# Balas, Bls, Teruskan, YNT...), with a counter ("Re[2]:") or none, and CJK forms.
-_PREFIX = re.compile(
-    r"^\s*(?:"
-    r"(?:re|fwd?|aw|wg|sv|vs|odp|antw|rif|tr|enc|res|rv|balas|bls|teruskan|ynt|fs|vb)"
-    r"\s*(?:\[\d{1,4}\]|\(\d{1,4}\))?\s*[:\uff1a]"
-    r"|回复\s*[:\uff1a]|答复\s*[:\uff1a]|转发\s*[:\uff1a]|回覆\s*[:\uff1a]|轉寄\s*[:\uff1a]"
-    r")\s*",
-    re.IGNORECASE,
-)
-_TOKEN = re.compile(r"\s*\[#\d{1,12}\]\s*")
-_SPACES = re.compile(r"\s+")
-
-
 def clean_subject(subject: str) -> str:
-    """The subject without reply/forward prefixes, our "[#N]" tokens and extra spacing.
+    """The subject without reply/forward prefixes, our "[#N]" tokens and extra spacing, cut
+    to ``SUBJECT_LIMIT``.
 
     Case and other systems' tokens ("[Ticket#123]") are kept: the customer recognises their
     own subject, and another helpdesk still threads its copy.
     """
-    text = _SPACES.sub(" ", _TOKEN.sub(" ", subject or "")).strip()
-    for _attempt in range(20):  # "Re: AW: Fwd:" peels off one at a time
-        stripped = _PREFIX.sub("", text, count=1)
-        if stripped == text:
-            break
-        text = stripped
-    text = _SPACES.sub(" ", _TOKEN.sub(" ", text)).strip()
+    text = subjects.strip(subject)
     if len(text) > SUBJECT_LIMIT:
         text = text[: SUBJECT_LIMIT - 6].rstrip() + " [...]"
     return text
