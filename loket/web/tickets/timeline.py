@@ -250,9 +250,27 @@ ADVICE: list[tuple[frozenset[str], Promise]] = [
 ]
 
 
+def _bounce_advice(status: str) -> str:
+    if status.startswith(("5.1.1", "5.1.2", "5.1.3", "5.1.10")):
+        return _(
+            "The address does not exist. Check it with the customer, or answer on another of "
+            "their addresses."
+        )
+    if status.startswith(("4.2.2", "5.2.2")):
+        return _("The customer's mailbox is full. Try again later, or reach them another way.")
+    if status.startswith("5.7"):
+        return _(
+            "The customer's mail server refused our mail as a policy matter (often spam "
+            "filtering). Answer on another of their addresses, or ask your mail provider."
+        )
+    return _("The customer's mail server returned the mail. Check the address, or try again.")
+
+
 def failure_advice(message: Message) -> str:
     """What the agent can do about a failed message, in words."""
     code = message.failure_code
+    if code.startswith("bounce:"):  # a mail came back (RFC 3463 status after the colon)
+        return str(_bounce_advice(code.removeprefix("bounce:")))
     if code.isdigit() and 200 <= int(code) <= 299:  # Graph permission codes
         code = "10"
     for codes, advice in ADVICE:

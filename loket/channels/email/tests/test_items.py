@@ -14,6 +14,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 import pytest
+from django.utils import translation
 
 from loket.audit.models import Event
 from loket.channels import services as channels
@@ -23,6 +24,7 @@ from loket.conftest import Shop
 from loket.contacts.models import Identity
 from loket.tickets import services
 from loket.tickets.models import DeliveryStatus, Message, Status, Ticket
+from loket.web.tickets.timeline import failure_advice
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +108,8 @@ def test_a_bounce_marks_our_mail_failed_with_recipient_and_reason(shop: Shop) ->
     assert reply.failure_code == "bounce:5.1.1"
     assert "rudi@contoh.co.id" in reply.failure_reason
     assert "User unknown" in reply.failure_reason
+    with translation.override("en"):
+        assert failure_advice(reply).startswith("The address does not exist.")
     # The report is not a customer message, and opens nothing.
     assert Ticket.objects.count() == 1
     assert Message.objects.filter(direction="in").count() == 1
