@@ -581,6 +581,24 @@ def _missed(channel: Channel, conn: imaplib.IMAP4, folder: str) -> bool:
     return uidnext > int(state.get("last_uid") or 0) + 1
 
 
+def _pending(conn: imaplib.IMAP4) -> bool:
+    """Bytes already read off the socket into imaplib's buffer (or TLS's): ``select`` cannot
+    see them. "+ idling" and "* 3 EXISTS" often come in one packet, and the line after the
+    first would otherwise wait in the buffer until the IDLE times out."""
+    peek = getattr(conn.file, "peek", None)  # a BufferedReader over the socket
+    if peek is None:
+        return False
+    sock = conn.sock
+    timeout = sock.gettimeout()
+    sock.settimeout(0.0)
+    try:
+        return bool(peek(1))
+    except (BlockingIOError, ssl.SSLWantReadError, InterruptedError):
+        return False
+    finally:
+        sock.settimeout(timeout)
+
+
 def _idle(conn: imaplib.IMAP4, deadline: float, stop: threading.Event) -> bool:
     """RFC 2177 by hand (``imaplib`` has no IDLE before Python 3.14)."""
     tag = f"LKIDLE{int(time.monotonic() * 1000) % 100000}".encode()
@@ -592,9 +610,10 @@ def _idle(conn: imaplib.IMAP4, deadline: float, stop: threading.Event) -> bool:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        ready, _w, _x = select.select([conn.sock], [], [], min(remaining, STOP_CHECK))
-        if not ready:
-            continue
+        if not _pending(conn):
+            ready, _w, _x = select.select([conn.sock], [], [], min(remaining, STOP_CHECK))
+            if not ready:
+                continue
         line = conn.readline()
         if not line:
             raise EOFError("the IMAP server closed the connection")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
+import types
 from collections.abc import Iterator
 
 import pytest
@@ -355,3 +357,31 @@ def test_a_mail_the_server_cannot_serve_is_left_behind_after_three_tries(
     path.chmod(0o600)
     assert "\\Seen" not in dovecot.flags(broken)
     assert imap.fetch_once(channel).stored == []
+
+
+def test_idle_sees_news_that_came_in_the_same_packet_as_its_start() -> None:
+    """ "+ idling" and "* 1 EXISTS" in one TCP segment: the second line sits in imaplib's
+    buffer, where select() on the socket cannot see it (Dovecot does this when mail arrived
+    between SELECT and IDLE). A scripted peer on a socket pair sends exactly that."""
+    ours, server = socket.socketpair()
+    reader = ours.makefile("rb")
+
+    def peer() -> None:
+        with server, server.makefile("rb") as lines:
+            tag = lines.readline().split(b" ")[0]
+            server.sendall(b"+ idling\r\n* 1 EXISTS\r\n")
+            assert lines.readline() == b"DONE\r\n"
+            server.sendall(tag + b" OK Idle completed.\r\n")
+
+    thread = threading.Thread(target=peer)
+    thread.start()
+    conn = types.SimpleNamespace(
+        sock=ours, file=reader, send=ours.sendall, readline=reader.readline
+    )
+    try:
+        deadline = time.monotonic() + 3  # news within it: True; missed: False at the deadline
+        assert imap._idle(conn, deadline, threading.Event()) is True  # type: ignore[arg-type]
+    finally:
+        thread.join(5)
+        reader.close()
+        ours.close()
