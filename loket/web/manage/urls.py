@@ -1,6 +1,6 @@
 from django.urls import path
 
-from loket.web.manage.views import agents, channels, general, teams, whatsapp
+from loket.web.manage.views import agents, channels, email_oauth, general, teams, whatsapp
 
 app_name = "manage"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("kanal/tambah/<slug:kind>/", channels.add, name="add_channel"),
     path("kanal/<int:pk>/", channels.edit, name="channel"),
     path("kanal/<int:pk>/aktif/", channels.toggle, name="toggle_channel"),
+    path("kanal/<int:pk>/oauth/mulai/", email_oauth.start, name="email_oauth_start"),
+    path("kanal/oauth/kembali/", email_oauth.callback, name="email_oauth_callback"),
     path("kanal/<int:pk>/periksa/", whatsapp.check, name="check_channel"),
     path("kanal/<int:pk>/template/", whatsapp.template_list, name="whatsapp_templates"),
     path(
