@@ -435,3 +435,14 @@ def test_the_settings_page_shows_the_button_and_the_redirect_uri(
     # Not offered while adding a channel (there is nothing to store the tokens on yet).
     page = client.get(reverse("web:manage:add_channel", args=["email"])).content.decode()
     assert "data-oauth-authorise" not in page
+
+
+def test_the_consent_page_never_sends_a_code_to_an_unregistered_redirect_uri(
+    shop: Shop, tokens: TokenServer
+) -> None:
+    channel = google(shop.email, tokens)
+    url = oauth.authorize_url(channel, "https://evil.example/cb", "s", oauth.new_verifier())
+    answer = httpx.get(url, follow_redirects=False, timeout=10)
+    assert answer.status_code == 400
+    assert "Location" not in answer.headers
+    assert not tokens.codes
