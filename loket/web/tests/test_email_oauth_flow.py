@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -124,7 +124,7 @@ def stored_refresh_token(channel: Channel) -> str:
 def test_the_admin_authorises_a_gmail_mailbox_and_it_logs_in_with_the_stored_token(
     shop: Shop, tokens: TokenServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="loket")
     channel = google(shop.email, tokens)
     client = signed_in(shop.sari)
 
@@ -171,8 +171,10 @@ def test_the_admin_authorises_a_gmail_mailbox_and_it_logs_in_with_the_stored_tok
     assert event.subject_id == channel.pk
     assert event.actor_id == shop.sari.pk
     assert event.data == {"channel_id": channel.pk, "provider": "google"}
+    assert "OAuth2 authorisation stored" in caplog.text
     for secret in (back.query["code"], refresh, exchange["code_verifier"], access):
         assert secret not in caplog.text
+        assert quote(secret, safe="") not in caplog.text
         assert secret not in json.dumps(event.data)
 
 
