@@ -20,6 +20,7 @@ login, a mail too large) fail the message at once with the server's words.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import smtplib
 import ssl
@@ -30,6 +31,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail.utils import DNS_NAME
 from django.template.defaultfilters import filesizeformat
@@ -44,6 +46,8 @@ from loket.channels.models import Channel
 from loket.core import clock, crypto, site
 from loket.tickets import subjects
 from loket.tickets.models import Direction, Message
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024  # the usual limit of Gmail, Microsoft 365 and most ISPs
 MAX_REFERENCES = 20  # ids in References: the thread's first and the latest ones
@@ -618,4 +622,21 @@ def send(channel: Channel, message: Message) -> SendResult:
         "raw_sha256": hashlib.sha256(raw).hexdigest(),
         "smtp_reply": server_reply,
     }
+    path = _keep_raw(raw, meta["raw_sha256"])
+    if path:
+        meta["raw_path"] = path
     return SendResult(external_id=message_id, meta=meta)
+
+
+def _keep_raw(raw: bytes, digest: str) -> str:
+    """The sent mail byte for byte, content-addressed beside the attachments (email lessons
+    §13.10: what "show original" and bounce evidence need). The mail is already sent: a
+    storage that fails is logged, never a failed send."""
+    path = f"mail/sent/{digest[:2]}/{digest}.eml"
+    try:
+        if not default_storage.exists(path):
+            path = default_storage.save(path, ContentFile(raw))
+    except OSError as exc:
+        log.warning("sent mail %s not kept: %s", digest[:12], exc)
+        return ""
+    return path

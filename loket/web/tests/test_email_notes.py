@@ -4,6 +4,8 @@ notice, a sender name showing another address, a failed DMARC verdict, a Reply-T
 
 from __future__ import annotations
 
+import hashlib
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
@@ -12,8 +14,10 @@ from django.urls import reverse
 
 from loket.channels import services as channels
 from loket.conftest import Shop
-from loket.tickets.models import Ticket
-from loket.tickets.tests.conftest import DEWI, writes
+from loket.core.tests.smtp import running_smtp
+from loket.tickets import services as tickets
+from loket.tickets.models import DeliveryStatus, Ticket
+from loket.tickets.tests.conftest import DEWI, smtp_config, writes
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +103,25 @@ def test_a_whatsapp_message_has_no_original_mail(shop: Shop) -> None:
     client = Client()
     client.force_login(shop.sari)
     assert client.get(reverse("web:tickets:original", args=[message.pk])).status_code == 404
+
+
+def test_a_sent_reply_keeps_the_mail_as_it_went_out(shop: Shop) -> None:
+    ticket = _arrives(shop)
+    with running_smtp() as smtp_server:
+        shop.email.config = smtp_config(smtp_server.port)
+        shop.email.save(update_fields=["config"])
+        reply = tickets.reply(ticket, shop.wati, "Rekening kami tidak berubah, Kak.")
+        assert tickets.deliver_now(reply.pk) == DeliveryStatus.SENT
+    reply.refresh_from_db()
+    url = reverse("web:tickets:original", args=[reply.pk])
+    assert url in _page(shop, ticket)
+
+    client = Client()
+    client.force_login(shop.wati)
+    raw = client.get(url).content
+
+    [received] = smtp_server.mails
+    kept = message_from_bytes(raw, policy=policy.default)
+    assert kept["Message-ID"] == received["Message-ID"] == f"<{reply.external_id}>"
+    assert hashlib.sha256(raw).hexdigest() == reply.meta["raw_sha256"]
+    assert "Rekening kami tidak berubah" in kept.get_body(("plain",)).get_content()

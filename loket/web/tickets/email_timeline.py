@@ -39,8 +39,11 @@ def is_inbound_email(message: Message, ticket: Ticket) -> bool:
 
 
 def has_original(message: Message, ticket: Ticket) -> bool:
-    """The raw mail this inbound email was read from is kept (and can be downloaded)."""
-    return is_inbound_email(message, ticket) and isinstance(message.meta.get("delivery_id"), int)
+    """The raw mail is kept (and can be downloaded): the delivery an inbound email was read
+    from, or the mail a reply was sent as."""
+    if is_inbound_email(message, ticket):
+        return isinstance(message.meta.get("delivery_id"), int)
+    return message.direction == Direction.OUTBOUND and bool(message.meta.get("raw_path"))
 
 
 def notes(message: Message, ticket: Ticket) -> list[str]:

@@ -178,27 +178,44 @@ def side_fragment(request: HttpRequest, number: int) -> HttpResponse:
 @login_required
 @require_GET
 def original(request: HttpRequest, pk: int) -> HttpResponse:
-    """The raw mail an inbound email message was read from, byte for byte, as a download
-    (.eml), if the agent may see its ticket (404 otherwise): the whole original, headers
-    included, one click from the trimmed view (email lessons §5.1, §14)."""
+    """The raw mail of an email message, byte for byte, as a download (.eml), if the agent may
+    see its ticket (404 otherwise): for an inbound mail the delivery it was read from, for a
+    reply the mail as it was sent. The whole original, headers included, one click from the
+    trimmed view (email lessons §5.1, §13.10, §14)."""
     user = agent_of(request)
-    message = Message.objects.select_related("ticket").filter(pk=pk).first()
+    message = Message.objects.select_related("ticket", "channel").filter(pk=pk).first()
     if message is None or not can_view(user, message.ticket):
         raise Http404
-    delivery_id = message.meta.get("delivery_id")
-    delivery = (
-        Delivery.objects.filter(pk=delivery_id, channel_id=message.channel_id).first()
-        if isinstance(delivery_id, int) and message.channel_id is not None
-        else None
-    )
-    if delivery is None or delivery.channel.kind != ChannelKind.EMAIL:
+    if message.channel is None or message.channel.kind != ChannelKind.EMAIL:
         raise Http404
-    response = HttpResponse(bytes(delivery.body), content_type="message/rfc822")
+    raw = _raw_mail(message)
+    if raw is None:
+        raise Http404
+    response = HttpResponse(raw, content_type="message/rfc822")
     name = f"loket-{message.ticket.number}-{message.pk}.eml"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "private, no-store"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+def _raw_mail(message: Message) -> bytes | None:
+    delivery_id = message.meta.get("delivery_id")
+    if message.direction == Direction.INBOUND and isinstance(delivery_id, int):
+        body = (
+            Delivery.objects.filter(pk=delivery_id, channel=message.channel)
+            .values_list("body", flat=True)
+            .first()
+        )
+        return bytes(body) if body is not None else None
+    path = message.meta.get("raw_path")
+    if message.direction == Direction.OUTBOUND and isinstance(path, str) and path:
+        try:
+            with default_storage.open(path, "rb") as handle:
+                return bytes(handle.read())
+        except OSError:
+            return None
+    return None
 
 
 @login_required
