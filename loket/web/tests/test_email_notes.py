@@ -124,4 +124,6 @@ def test_a_sent_reply_keeps_the_mail_as_it_went_out(shop: Shop) -> None:
     kept = message_from_bytes(raw, policy=policy.default)
     assert kept["Message-ID"] == received["Message-ID"] == f"<{reply.external_id}>"
     assert hashlib.sha256(raw).hexdigest() == reply.meta["raw_sha256"]
-    assert "Rekening kami tidak berubah" in kept.get_body(("plain",)).get_content()
+    body = kept.get_body(("plain",))
+    assert body is not None
+    assert "Rekening kami tidak berubah" in body.get_content()
