@@ -74,6 +74,7 @@ class EmailChannelForm(ChannelForm):
         "oauth_refresh_token",
         "oauth_tenant",
         "oauth_endpoint",
+        "oauth_authorize_endpoint",
     )
     secret_fields: ClassVar[tuple[str, ...]] = (
         "imap_password",
@@ -163,7 +164,9 @@ class EmailChannelForm(ChannelForm):
         label=_("OAuth2 refresh token"),
         max_length=4000,
         required=False,
-        help_text=_("From authorising the mailbox with the provider, with mail access."),
+        help_text=_(
+            "Filled in by the Authorise button below; paste one only if you got it elsewhere."
+        ),
     )
     oauth_tenant = forms.CharField(
         label=_("Microsoft tenant"),
@@ -178,6 +181,13 @@ class EmailChannelForm(ChannelForm):
         required=False,
         assume_scheme="https",
         help_text=_("Filled in for Google and Microsoft."),
+    )
+    oauth_authorize_endpoint = forms.URLField(
+        label=_("OAuth2 authorisation URL"),
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        help_text=_("Only for another provider: its sign-in (authorize) page."),
     )
 
     field_order = ["email_address", "name", "team"]
@@ -223,6 +233,7 @@ class EmailChannelForm(ChannelForm):
                 "oauth_refresh_token",
                 "oauth_tenant",
                 "oauth_endpoint",
+                "oauth_authorize_endpoint",
             ),
         ),
     ]
@@ -363,11 +374,8 @@ class EmailChannelForm(ChannelForm):
         ]
         if not servers:
             return
-        if not self._has_secret(cleaned, "oauth_refresh_token"):
-            self.add_error(
-                "oauth_refresh_token",
-                _("OAuth2 login needs a refresh token: authorise the mailbox and paste it here."),
-            )
+        # No refresh token yet is fine: the Authorise button gets one once the channel is
+        # saved, and until then the mailbox's health asks for it.
         if not cleaned["oauth_client_id"]:
             self.add_error("oauth_client_id", _("OAuth2 login needs the client ID."))
         if not endpoint:

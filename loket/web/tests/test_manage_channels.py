@@ -141,6 +141,7 @@ def test_an_email_channel_is_added_through_its_form(shop: Shop) -> None:
         "oauth_client_id": "",
         "oauth_tenant": "common",
         "oauth_endpoint": "https://oauth2.googleapis.com/token",
+        "oauth_authorize_endpoint": "",
     }
     event = Event.objects.get(kind="channel.created", subject_id=channel.pk)
     assert event.actor_id == shop.sari.pk

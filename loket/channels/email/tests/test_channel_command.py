@@ -89,8 +89,8 @@ def test_the_forms_checks_apply(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> 
     assert "--imap-password Give the IMAP password (or log in with OAuth2)." in str(raised.value)
     assert "--imap-move-to Name the folder mail is moved to." in str(raised.value)
 
-    with pytest.raises(CommandError, match="--oauth-refresh-token OAuth2 login needs a refresh"):
-        run(*GROSIR, "--imap-auth", "oauth2", "--oauth-client-id", "x", "--smtp-password", "x")
+    with pytest.raises(CommandError, match="--oauth-client-id OAuth2 login needs the client ID"):
+        run(*GROSIR, "--imap-auth", "oauth2", "--smtp-password", "x")
     assert not Channel.objects.filter(address="grosir@batiksari.id").exists()
 
 
