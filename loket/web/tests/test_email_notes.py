@@ -16,7 +16,7 @@ from loket.channels import services as channels
 from loket.conftest import Shop
 from loket.core.tests.smtp import running_smtp
 from loket.tickets import services as tickets
-from loket.tickets.models import DeliveryStatus, Ticket
+from loket.tickets.models import DeliveryStatus, Message, Ticket
 from loket.tickets.tests.conftest import DEWI, smtp_config, writes
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +127,26 @@ def test_a_sent_reply_keeps_the_mail_as_it_went_out(shop: Shop) -> None:
     body = kept.get_body(("plain",))
     assert body is not None
     assert "Rekening kami tidak berubah" in body.get_content()
+
+
+def test_a_bounced_address_is_flagged_in_the_composer_until_a_mail_gets_through(
+    shop: Shop,
+) -> None:
+    ticket = _arrives(shop)
+    first = tickets.reply(ticket, shop.wati, "Baik kak.")
+    Message.objects.filter(pk=first.pk).update(
+        delivery_status=DeliveryStatus.FAILED,
+        failure_code="bounce:5.1.1",
+        failure_reason="rudi@contoh.co.id 5.1.1 User unknown",
+        failed_at=first.created_at,
+    )
+
+    html = _page(shop, ticket)
+    assert "rudi@contoh.co.id (bounced)" in html
+    assert "Our last mail to rudi@contoh.co.id bounced" in html
+
+    later = tickets.reply(ticket, shop.wati, "Sudah dicek, alamatnya benar.")
+    Message.objects.filter(pk=later.pk).update(delivery_status=DeliveryStatus.SENT)
+    html = _page(shop, ticket)
+    assert "(bounced)" not in html
+    assert "data-bounced" not in html

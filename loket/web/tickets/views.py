@@ -20,7 +20,15 @@ from loket.contacts.models import Identity
 from loket.core import clock
 from loket.notifications import services as notifications
 from loket.tickets import selectors
-from loket.tickets.models import Attachment, Direction, Message, Priority, Status, Ticket
+from loket.tickets.models import (
+    Attachment,
+    DeliveryStatus,
+    Direction,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+)
 from loket.tickets.status import TRANSITIONS
 from loket.web.tickets import timeline, wa_compose, wa_timeline
 from loket.web.tickets.forms import ComposerForm
@@ -72,6 +80,42 @@ def default_identity(ticket: Ticket) -> Identity | None:
     identities = list(ticket.contact.identities.all())
     kind = "phone" if ticket.channel.kind == "whatsapp" else ticket.channel.kind
     return next((i for i in identities if i.kind == kind), identities[0] if identities else None)
+
+
+def bounced(identities: list[Identity]) -> dict[int, Message]:
+    """The email addresses among ``identities`` whose latest mail from us bounced for good
+    (email lessons §8.3), with that failed message: the composer warns before another mail
+    goes the same way. One query; a later mail that went out clears the warning."""
+    emails = [i.pk for i in identities if i.kind == "email"]
+    if not emails:
+        return {}
+    latest: dict[int, Message] = {}
+    for message in (
+        Message.objects.filter(
+            identity_id__in=emails,
+            direction=Direction.OUTBOUND,
+            delivery_status__in=[
+                DeliveryStatus.SENT,
+                DeliveryStatus.DELIVERED,
+                DeliveryStatus.FAILED,
+            ],
+        )
+        .only(
+            "identity_id",
+            "delivery_status",
+            "failure_code",
+            "failure_reason",
+            "failed_at",
+            "created_at",
+        )
+        .order_by("-created_at")[:50]
+    ):
+        latest.setdefault(int(message.identity_id or 0), message)
+    return {
+        pk: m
+        for pk, m in latest.items()
+        if m.delivery_status == DeliveryStatus.FAILED and m.failure_code.startswith("bounce:5")
+    }
 
 
 def timeline_context(user: User, ticket: Ticket) -> dict[str, Any]:
@@ -131,6 +175,12 @@ def page_context(
             "templates": wa_compose.approved(ticket) if whatsapp and not window_open else None,
             "quoted": None,
             "identities": identities,
+            "bounced": {
+                pk: {"address": i.value, "when": m.failed_at or m.created_at}
+                for pk, m in bounced(identities).items()
+                for i in identities
+                if i.pk == pk
+            },
             "form": form,
             "chosen_identity": chosen.pk if chosen else None,
             "mode": form.data.get("mode", "reply")
