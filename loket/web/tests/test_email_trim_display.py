@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from loket.accounts.models import User
+from loket.channels.items import InboundMessage, Sender
 from loket.conftest import Shop
 from loket.tickets import services as tickets
 from loket.tickets.models import Message, Ticket
@@ -100,3 +101,35 @@ def test_a_mail_that_is_only_a_quote_is_shown_whole(shop: Shop) -> None:
     html = bubble(page(shop.wati, ticket), ticket.messages.get())
     assert "email-quote" not in html
     assert "Pesanan #1042 sudah kami kirim lewat JNE." in html
+
+
+def test_a_long_quoted_history_loads_only_when_opened(shop: Shop) -> None:
+    history = "\n".join(f"> Baris lama nomor {n} dari percakapan sebelumnya." for n in range(200))
+    text = f"{REPLY}\n\n{QUOTED}\n{history}\n"
+    ticket = tickets.receive(
+        shop.email,
+        InboundMessage(
+            external_id="panjang-1@contoh.co.id",
+            sender=Sender("email", "rudi@contoh.co.id", "Rudi"),
+            subject="Pesanan",
+            text=text,
+            threading="mail",
+        ),
+    ).message.ticket
+    message = ticket.messages.get()
+
+    html = page(shop.wati, ticket)
+    mine = bubble(html, message)
+    url = reverse("web:tickets:message_text", args=[message.pk])
+    assert "Barangnya belum sampai" in mine
+    assert "Baris lama nomor 150" not in html  # not in the page until asked for
+    assert f'hx-get="{url}"' in mine
+
+    client = Client()
+    client.force_login(shop.wati)
+    full = client.get(url)
+    assert full.status_code == 200
+    assert "Baris lama nomor 150" in full.content.decode()
+    outsider = Client()
+    outsider.force_login(shop.budi)  # sales cannot see the shipping team's ticket
+    assert outsider.get(url).status_code == 404

@@ -28,6 +28,10 @@ SHOWN_EVENTS = (
 
 # An email longer than this (characters of text) starts collapsed.
 LONG_TEXT = 1200
+# A trimmed email whose whole text is longer than this (characters) loads its quoted history
+# only when the agent opens it: long threads quote each other, and the page would carry every
+# earlier mail again in each bubble.
+LAZY_TEXT = 4000
 
 # Images shown inline; anything else (SVG can carry scripts) is a download.
 INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})

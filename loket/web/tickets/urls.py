@@ -25,6 +25,7 @@ urlpatterns = [
     path("<int:number>/wa/reaksi/<int:pk>/", wa_actions.react, name="react"),
     path("lampiran/<int:pk>/", views.download, name="attachment"),
     path("pesan/<int:pk>/asli.eml", views.original, name="original"),
+    path("pesan/<int:pk>/teks/", views.message_text, name="message_text"),
     path("notifikasi/", notifications.index, name="notifications"),
     path("notifikasi/lonceng/", notifications.bell, name="bell"),
     path("notifikasi/baca/", notifications.mark_read, name="notifications_read"),

@@ -128,6 +128,7 @@ def timeline_context(user: User, ticket: Ticket) -> dict[str, Any]:
         "agents": list(agents.values()),
         "teams": list(teams.values()),
         "long_text": timeline.LONG_TEXT,
+        "lazy_text": timeline.LAZY_TEXT,
         "inline_images": timeline.INLINE_IMAGES,
         "inline_audio": timeline.INLINE_AUDIO,
         "inline_video": timeline.INLINE_VIDEO,
@@ -223,6 +224,19 @@ def side_fragment(request: HttpRequest, number: int) -> HttpResponse:
     agents = list(User.objects.filter(is_active=True).order_by("name", "pk"))
     teams = list(Team.objects.order_by("name"))
     return render(request, "web/tickets/side_live.html", side_context(user, ticket, agents, teams))
+
+
+@login_required
+@require_GET
+def message_text(request: HttpRequest, pk: int) -> HttpResponse:
+    """A message's whole text, for a long trimmed mail whose quoted history is loaded only
+    when the agent opens it (the page stays light on long threads); 404 unless the agent
+    may see the ticket."""
+    user = agent_of(request)
+    message = Message.objects.select_related("ticket").filter(pk=pk).first()
+    if message is None or not can_view(user, message.ticket):
+        raise Http404
+    return render(request, "web/tickets/message_text.html", {"text": message.text})
 
 
 @login_required
