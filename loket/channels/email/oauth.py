@@ -241,24 +241,9 @@ def _exchange(
     if client_secret:
         form["client_secret"] = client_secret
     started = time.time()
-    try:
-        response = httpx.post(
-            url, data=form, timeout=TIMEOUT, headers={"Accept": "application/json"}
-        )
-    except httpx.HTTPError as exc:
-        log.warning("OAuth2 code exchange for channel %s: %s", channel.pk, type(exc).__name__)
-        raise OAuthError(
-            _("The OAuth2 token endpoint %(url)s could not be reached: %(error)s")
-            % {"url": url, "error": type(exc).__name__}
-        ) from None
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        answer = {}
-    if response.status_code != 200 or not answer.get("access_token"):
-        raise _code_refused(channel, response.status_code, answer)
+    status, answer = _post(channel, url, form, "code exchange")
+    if status != 200 or not answer.get("access_token"):
+        raise _code_refused(channel, status, answer)
     refresh_token = str(answer.get("refresh_token") or "")
     if not refresh_token:
         log.warning("OAuth2 code exchange for channel %s: no refresh token", channel.pk)
@@ -426,24 +411,9 @@ def _refresh(channel: Channel, server: str) -> tuple[str, float, str]:
     if scope:
         form["scope"] = scope
     started = time.time()
-    try:
-        response = httpx.post(
-            url, data=form, timeout=TIMEOUT, headers={"Accept": "application/json"}
-        )
-    except httpx.HTTPError as exc:
-        log.warning("OAuth2 refresh for channel %s: %s", channel.pk, type(exc).__name__)
-        raise OAuthError(
-            _("The OAuth2 token endpoint %(url)s could not be reached: %(error)s")
-            % {"url": url, "error": type(exc).__name__}
-        ) from None
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        answer = {}
-    if response.status_code != 200 or not answer.get("access_token"):
-        raise _refused(channel, response.status_code, answer)
+    status, answer = _post(channel, url, form, "refresh")
+    if status != 200 or not answer.get("access_token"):
+        raise _refused(channel, status, answer)
     token = str(answer["access_token"])
     try:
         lifetime = float(answer.get("expires_in") or 3600)
@@ -454,6 +424,28 @@ def _refresh(channel: Channel, server: str) -> tuple[str, float, str]:
         rotated = ""
     log.info("OAuth2 access token refreshed for channel %s", channel.pk)
     return token, started + lifetime, rotated
+
+
+def _post(
+    channel: Channel, url: str, form: dict[str, str], what: str
+) -> tuple[int, dict[str, Any]]:
+    """POST a grant to the token endpoint: its HTTP status and JSON answer ({} when it sent
+    none). An endpoint that cannot be reached is an ``OAuthError``; nothing secret is logged."""
+    try:
+        response = httpx.post(
+            url, data=form, timeout=TIMEOUT, headers={"Accept": "application/json"}
+        )
+    except httpx.HTTPError as exc:
+        log.warning("OAuth2 %s for channel %s: %s", what, channel.pk, type(exc).__name__)
+        raise OAuthError(
+            _("The OAuth2 token endpoint %(url)s could not be reached: %(error)s")
+            % {"url": url, "error": type(exc).__name__}
+        ) from None
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    return response.status_code, answer if isinstance(answer, dict) else {}
 
 
 def _refused(channel: Channel, status: int, answer: dict[str, Any]) -> OAuthError:
