@@ -262,11 +262,17 @@ def _exchange(
     return str(answer["access_token"]), started + lifetime, refresh_token
 
 
-def _code_refused(channel: Channel, status: int, answer: dict[str, Any]) -> OAuthError:
+def _error(channel: Channel, status: int, answer: dict[str, Any], what: str) -> tuple[str, str]:
+    """The OAuth2 error code of a refused grant and its detail for the admin, logged."""
     code = str(answer.get("error") or "")
+    # Descriptions are the provider's words about the request, not secrets; keep them short.
     description = " ".join(str(answer.get("error_description") or "").split())[:300]
-    log.warning("OAuth2 code exchange for channel %s refused: HTTP %s %s", channel.pk, status, code)
-    detail = ": ".join(part for part in (code, description) if part) or f"HTTP {status}"
+    log.warning("OAuth2 %s for channel %s refused: HTTP %s %s", what, channel.pk, status, code)
+    return code, ": ".join(part for part in (code, description) if part) or f"HTTP {status}"
+
+
+def _code_refused(channel: Channel, status: int, answer: dict[str, Any]) -> OAuthError:
+    code, detail = _error(channel, status, answer, "code exchange")
     if code == "invalid_grant":
         return OAuthError(
             _(
@@ -449,11 +455,7 @@ def _post(
 
 
 def _refused(channel: Channel, status: int, answer: dict[str, Any]) -> OAuthError:
-    code = str(answer.get("error") or "")
-    # Descriptions are the provider's words about the request, not secrets; keep them short.
-    description = " ".join(str(answer.get("error_description") or "").split())[:300]
-    log.warning("OAuth2 refresh for channel %s refused: HTTP %s %s", channel.pk, status, code)
-    detail = ": ".join(part for part in (code, description) if part) or f"HTTP {status}"
+    code, detail = _error(channel, status, answer, "refresh")
     if code == "invalid_grant":
         return OAuthError(
             _(
